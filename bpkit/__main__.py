@@ -1,0 +1,3 @@
+from bpkit.cli import main
+
+main()
