@@ -1,0 +1,84 @@
+"""The `bpkit` command: a thin click layer over the library.
+
+Subcommands are imported only when run, so `bpkit --version` and the
+pre-commit hook do not pay for oras, requests or gitpython.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from bpkit import __version__
+from bpkit.errors import EXIT_USAGE, BpkitError
+
+_COMMANDS = {
+    "lint": ("bpkit.cli.lint", "lint", "Check blueprints against every rule."),
+    "rules": ("bpkit.cli.info", "rules", "List the lint rules, or explain one."),
+    "schema": ("bpkit.cli.info", "schema", "Print one of the bundled JSON Schemas."),
+    "package": ("bpkit.cli.package", "package", "Build reproducible chart archives."),
+    "publish": ("bpkit.cli.publish", "publish", "Lint, package and push charts to an OCI registry."),
+    "changed": ("bpkit.cli.changed", "changed", "List blueprints changed between two commits."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = _COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(entry[0])
+        command: click.Command = getattr(module, entry[1])
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, _, help_) in _COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+EPILOG = """\b
+Exit codes: 0 clean or published; 1 problems found, or a publish refused
+or failed; 2 usage or environment error."""
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bpkit")
+def cli() -> None:
+    """Lint, package and publish Catalyst Blueprint wrapper charts."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: maps every failure to a one-line message and an exit code."""
+    try:
+        return cli.main(args=argv, prog_name="bpkit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("bpkit: aborted", err=True)
+        sys.exit(130)
+    except BpkitError as exc:
+        click.echo(f"bpkit: error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("bpkit: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - never a traceback for users
+        if os.environ.get("BPKIT_DEBUG"):
+            raise
+        click.echo(f"bpkit: internal error: {type(exc).__name__}: {exc} "
+                   "(set BPKIT_DEBUG=1 for a traceback, and please report it)", err=True)
+        sys.exit(EXIT_USAGE)

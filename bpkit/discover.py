@@ -1,0 +1,134 @@
+"""Find blueprint folders, and map the paths users (or pre-commit) give to them.
+
+A blueprint folder is one holding `blueprint.yaml` or a `chart/` folder.
+Nothing here parses YAML: discovery must stay cheap for the pre-commit hook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bpkit.errors import UsageError
+
+BLUEPRINT_FILE = "blueprint.yaml"
+CHART_DIR = "chart"
+# How deep below a given folder to look for blueprints: enough for the
+# repository root (root/platform/<name>) without walking a whole monorepo.
+MAX_DEPTH = 3
+_SKIP_DIRS = {".git", "node_modules", ".tox", ".venv", "venv", "__pycache__", "dist", "build"}
+
+
+def find_repo_root(start: Path | None = None) -> Path:
+    """The nearest folder holding `.git`, else `start` itself (cwd by default)."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return here
+
+
+def is_blueprint_dir(path: Path) -> bool:
+    try:
+        return (path / BLUEPRINT_FILE).is_file() or (path / CHART_DIR).is_dir()
+    except OSError:
+        return False
+
+
+@dataclass
+class Discovery:
+    """What the given paths resolved to."""
+
+    blueprints: list[Path] = field(default_factory=list)  # absolute, resolved, unique, sorted
+    outside: list[str] = field(default_factory=list)  # paths that belong to no blueprint
+
+
+def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path]) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=True):
+                continue
+        except OSError:
+            continue
+        path = Path(entry.path)
+        real = path.resolve()
+        if real in seen:  # symlink loops and duplicate links
+            continue
+        seen.add(real)
+        if is_blueprint_dir(path):
+            found.append(real)
+        elif depth > 1:
+            _scan(path, depth - 1, seen, found)
+
+
+def blueprints_under(folder: Path, depth: int = MAX_DEPTH) -> list[Path]:
+    found: list[Path] = []
+    _scan(folder, depth, {folder.resolve()}, found)
+    return found
+
+
+def owning_blueprint(path: Path, stop: Path | None = None) -> Path | None:
+    """The blueprint folder a file or folder belongs to, if any."""
+    current = path.resolve() if path.exists() else path.absolute()
+    for candidate in (current, *current.parents):
+        if candidate.is_dir() and is_blueprint_dir(candidate):
+            return candidate
+        if stop is not None and candidate == stop:
+            break
+    return None
+
+
+def discover(paths: Sequence[str | Path], root: Path, default_roots: Iterable[str]) -> Discovery:
+    """Resolve PATH arguments: folders of blueprints, blueprint folders, or files inside one.
+
+    With no paths, the configured roots (`platform/`, `products/`) under the
+    repository root. Each blueprint appears once, whatever the number of its
+    files given.
+    """
+    result = Discovery()
+    found: list[Path] = []
+    if not paths:
+        roots = [root / r for r in default_roots]
+        existing = [r for r in roots if r.is_dir()]
+        if not existing:
+            names = ", ".join(f"{r}/" for r in default_roots)
+            raise UsageError(f"no {names} under {root}; pass a path to lint")
+        for folder in existing:
+            found.extend(blueprints_under(folder, depth=1))
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists() and not path.is_symlink():
+            raise UsageError(f"{raw}: no such file or folder")
+        if path.is_dir() and is_blueprint_dir(path):
+            found.append(path.resolve())
+            continue
+        owner = owning_blueprint(path, stop=root if _is_within(path, root) else None)
+        if owner is not None:
+            found.append(owner)
+        elif path.is_dir():
+            below = blueprints_under(path)
+            if not below:
+                raise UsageError(f"{raw}: no blueprints found (a blueprint folder holds "
+                                 f"{BLUEPRINT_FILE} or {CHART_DIR}/)")
+            found.extend(below)
+        else:
+            result.outside.append(str(raw))
+    unique: dict[Path, None] = dict.fromkeys(found)
+    result.blueprints = sorted(unique)
+    return result
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,44 @@
+"""The chart has no `charts/` folder, `Chart.lock` or `requirements.yaml`.
+
+These are vendored or legacy dependencies: `charts/` holds subcharts that
+would be packaged into the release, `Chart.lock` pins a `dependencies:`
+block, and `requirements.yaml`/`requirements.lock` are Helm 2's way to
+declare one. A wrapper has none of them; the upstream chart is named in
+values.yaml's `catalystBlueprint.upstream`.
+
+Passing::
+
+    # file: chart/templates/networkpolicy.yaml
+    kind: NetworkPolicy
+
+Failing::
+
+    # file: chart/Chart.lock
+    dependencies: []
+    digest: sha256:0000000000000000000000000000000000000000000000000000000000000000
+"""
+
+from collections.abc import Iterator
+
+from bpkit.loader import display_path
+from bpkit.model import Blueprint
+from bpkit.problem import Level, Problem
+from bpkit.rules._context import Context
+
+ID = "chart-vendored"
+LEVEL = Level.ERROR
+_WHY = {
+    "charts": "a charts/ folder vendors subcharts into the package",
+    "Chart.lock": "Chart.lock pins a dependencies: block a wrapper must not have",
+    "requirements.yaml": "requirements.yaml declares Helm 2 dependencies",
+    "requirements.lock": "requirements.lock pins Helm 2 dependencies",
+}
+
+
+def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
+    for name, why in _WHY.items():
+        path = bp.chart_dir / name
+        if path.exists() or path.is_symlink():
+            yield Problem(display_path(path), 0, 0, ID, LEVEL,
+                          f"{why}; remove it and name the upstream in values.yaml's "
+                          "catalystBlueprint.upstream")

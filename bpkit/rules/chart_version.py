@@ -1,0 +1,46 @@
+"""Chart.yaml's version is one strict semantic version.
+
+The version becomes the OCI tag `bp-<name>:<version>` and is compared by
+the installer and by the release job's version gate, so it must be
+MAJOR.MINOR.PATCH with optional pre-release and build parts: no leading
+`v`, no leading zeros, no two-part versions like `1.0`.
+
+Passing::
+
+    # file: chart/Chart.yaml
+    apiVersion: v2
+    name: bp-flux
+    version: 1.0.0-rc.1
+    type: application
+
+Failing::
+
+    # file: chart/Chart.yaml
+    apiVersion: v2
+    name: bp-flux
+    version: v1.0.0
+    type: application
+"""
+
+from collections.abc import Iterator
+
+from bpkit.model import Blueprint
+from bpkit.problem import Level, Problem
+from bpkit.rules._common import mapping
+from bpkit.rules._context import Context
+from bpkit.versions import version_problem
+
+ID = "chart-version"
+LEVEL = Level.ERROR
+
+
+def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
+    data = mapping(bp.chart)
+    if data is None or bp.chart is None:
+        return
+    if "version" not in data:
+        yield bp.chart.problem((), ID, "version is missing: add `version: 1.0.0`")
+        return
+    why = version_problem(data["version"])
+    if why is not None:
+        yield bp.chart.problem(("version",), ID, f"chart version {why}")
