@@ -68,9 +68,7 @@ def resolve(
     host = host.strip().lower()
     if username is not None or password is not None:
         if not username or password is None:
-            raise UsageError(
-                "--username and a password (--password-stdin) must be given together"
-            )
+            raise UsageError("--username and a password (--password-stdin) must be given together")
         return Credentials(username, password, source="command line")
 
     env_user = env.get("BPKIT_REGISTRY_USERNAME")

@@ -250,10 +250,7 @@ class Rule:
     pattern: bytes
 
     def matches(self, path: bytes) -> bool:
-        if self.anchored or b"/" in self.pattern:
-            name = path
-        else:
-            name = _go_base(path)
+        name = path if self.anchored or b"/" in self.pattern else _go_base(path)
         try:
             return _go_match(self.pattern, name)
         except _BadPattern:  # Helm logs and treats the rule as not matching
@@ -293,9 +290,9 @@ class HelmIgnore:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        for number, line in enumerate(lines, start=1):
-            if line.endswith("\r"):  # bufio.ScanLines drops one trailing CR
-                line = line[:-1]
+        for number, text_line in enumerate(lines, start=1):
+            # bufio.ScanLines drops one trailing CR
+            line = text_line[:-1] if text_line.endswith("\r") else text_line
             if len(_to_bytes(line)) > _MAX_LINE:
                 raise HelmIgnoreSyntaxError(
                     f"{source}:{number}: line longer than {_MAX_LINE} bytes",

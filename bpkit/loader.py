@@ -185,8 +185,8 @@ def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
 def load(path: Path, display: str | None = None) -> tuple[Document | None, list[Problem]]:
     """Parse one YAML file. The Document is None when nothing usable was read.
 
-    Duplicate keys are reported but the document is still returned (the
-    last value wins, as in Helm), so the other rules can run.
+    Duplicate keys are reported but the document is still returned (with
+    the first value), so the other rules can run.
     """
     shown = display if display is not None else display_path(path)
     text, problems = read_text(path, shown)
@@ -300,7 +300,7 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
                     yield _file_problem(
                         display, RULE_DUPLICATE,
                         f'duplicate key "{k.value}" (first defined at line {orig.line + 1}); '
-                        "the later value wins",
+                        "only one of the values takes effect",
                         k.start_mark.line + 1, k.start_mark.column + 1,
                     )
                 else:

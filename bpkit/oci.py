@@ -499,9 +499,9 @@ def _annotations_of(
     return dict(sorted(out.items()))
 
 
-# The name shadows the `from __future__ import annotations` feature object,
-# which is harmless at run time (the import only sets a compiler flag).
-def annotations(  # type: ignore[no-redef]
+# Not named `annotations`: that name is taken by `from __future__ import
+# annotations`, and mypy would see the feature object in callers.
+def manifest_annotations(
     meta: Mapping[str, Any], *, created: str, upstream: Mapping[str, str] | None
 ) -> dict[str, str]:
     """Manifest annotations: Helm's own, then bpkit's upstream ones; keys sorted."""

@@ -23,7 +23,7 @@ text (the default on a terminal)
     line and a message cannot drive the terminal. ANSI colour only when
     asked: path bold, ``error`` red, ``warning`` yellow, rule id dim.
 
-json (for scripts; the shape is stable and versioned)::
+json (for scripts; the shape is stable and versioned; ``#`` notes are not output)::
 
         {
           "version": 1,
@@ -59,9 +59,12 @@ github (GitHub Actions workflow commands; chosen by default under Actions)
 sarif (SARIF 2.1.0, for GitHub code scanning and other SARIF viewers)
     One run. ``tool.driver`` has name, version, `INFORMATION_URI` when set,
     and ``rules``: every rule in the `rules` mapping plus any rule a problem
-    names that the mapping lacks, sorted by id (id, shortDescription = the
-    rule summary, fullDescription = the rule doc cut to GitHub's 1024
-    characters, help = the whole doc, defaultConfiguration.level). Each
+    names that the mapping lacks, sorted by id (GitHub wants the same rules
+    in every run). A rule has id; shortDescription = its summary;
+    fullDescription = its doc's prose before the first ``Passing::``-style
+    example, cut to GitHub's 1024 characters; help.text = the whole doc and
+    help.markdown = the same with the examples as fenced YAML blocks;
+    defaultConfiguration.level (``enabled: false`` for off-by-default rules). Each
     result has ruleId, ruleIndex, level, message.text and one location:
     ``artifactLocation.uri`` is the path as a relative, percent-encoded
     POSIX URI with ``uriBaseId`` ``%SRCROOT%`` (an absolute path becomes a
@@ -77,6 +80,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
@@ -361,15 +365,70 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _prose(doc: str) -> str:
+    """The doc's paragraphs before its first `Passing::`-style example block."""
+    paragraphs = []
+    for paragraph in doc.split("\n\n"):
+        if paragraph.rstrip().endswith("::") or paragraph.startswith((" ", "\t")):
+            break
+        paragraphs.append(paragraph.strip())
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _markdown(doc: str) -> str:
+    """The doc with its `Name::` + indented example blocks as fenced YAML.
+
+    Rule docs mark examples the reStructuredText way; GitHub shows
+    `help.markdown` in place of `help.text`, so give it real code blocks.
+    """
+    lines = doc.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not (line.rstrip().endswith("::") and line.strip() != "::"):
+            out.append(line)
+            continue
+        base = len(line) - len(line.lstrip())
+        block: list[str] = []
+        while i < len(lines) and (
+            not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > base
+        ):
+            block.append(lines[i])
+            i += 1
+        while block and not block[-1].strip():
+            block.pop()
+        while block and not block[0].strip():
+            block.pop(0)
+        body = [b for b in block if b.strip()]
+        if not body:  # a "::" with nothing under it: leave the text alone
+            out.append(line)
+            out.extend(block)
+            continue
+        indent = min(len(b) - len(b.lstrip()) for b in body)
+        out.append(line.rstrip()[:-1])  # "Passing::" -> "Passing:"
+        out.append("")
+        # A fence longer than any backtick run inside, so the block cannot close it.
+        longest = max((len(run) for run in re.findall("`+", "\n".join(block))), default=0)
+        fence = "`" * max(3, longest + 1)
+        out.append(f"{fence}yaml")
+        out.extend(b[indent:] for b in block)
+        out.append(fence)
+        if i < len(lines):
+            out.append("")
+    return "\n".join(out).strip("\n")
+
+
 def _sarif_rule(rule_id: str, info: RuleInfo | None) -> dict[str, Any]:
     doc = _cleandoc(info.doc) if info is not None else ""
     short = info.summary if info is not None else rule_id
+    # GitHub requires non-empty text for all three; fall back to the summary.
     descriptor: dict[str, Any] = {
         "id": rule_id,
         "shortDescription": {"text": _cut(short, _SARIF_DESCRIPTION_LIMIT)},
-        # GitHub requires non-empty text for both; fall back to the summary.
-        "fullDescription": {"text": _cut(doc or short, _SARIF_DESCRIPTION_LIMIT)},
-        "help": {"text": doc or short},
+        "fullDescription": {"text": _cut(_prose(doc) or short, _SARIF_DESCRIPTION_LIMIT)},
+        "help": {"text": doc or short, "markdown": _markdown(doc) if doc else short},
     }
     if info is not None:
         # GitHub takes only note/warning/error here: an opt-in rule is

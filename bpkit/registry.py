@@ -760,8 +760,12 @@ class RegistryTarget:
         if scope:
             params["scope"] = scope
         if creds is not None and creds.identity_token:
-            form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token,
-                    "client_id": _USER_AGENT, **params}
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.identity_token,
+                "client_id": _USER_AGENT,
+                **params,
+            }
             resp = self._send("POST", realm, None, None, form=form)
         else:
             query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items() if v)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
 from bpkit.errors import EXIT_OK, EXIT_PROBLEMS
+from bpkit.problem import Problem
 
-FORMATS = ["text", "json", "github", "sarif"]
+FORMATS = ("text", "json", "github", "sarif")  # == bpkit.output.FORMATS (tested)
 
 
 @click.command()
@@ -38,14 +41,43 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
     if base is not None:
         from bpkit.changes import version_gate
 
-        gate = version_gate(settings.root, base)
+        gate = version_gate(settings.root, base, settings)
     result = lint_paths(paths, settings, version_gate=gate)
     fmt = output.choose_format(fmt, os.environ)
-    summary = output.Summary(blueprints=len(result.blueprints), files=result.files)
+    with_problems = len({_owner(p.path, result) for p in result.problems} - {None})
+    summary = output.Summary(blueprints=len(result.blueprints), files=result.files,
+                             blueprints_with_problems=with_problems)
     stream = click.get_text_stream("stdout")
-    output.render(fmt, result.problems, RULES, summary,
+    if hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="backslashreplace")
+    problems = result.problems
+    if fmt in ("github", "sarif"):
+        # GitHub resolves annotation and SARIF paths from the repository root.
+        problems = _rooted(problems, settings.root)
+    output.render(fmt, problems, RULES, summary,
                   color=output.use_color(sys.stdout, os.environ), stream=stream)
     if sarif_file:
         with open(sarif_file, "w", encoding="utf-8") as fh:
-            output.render("sarif", result.problems, RULES, summary, color=False, stream=fh)
+            output.render("sarif", _rooted(result.problems, settings.root), RULES, summary,
+                          color=False, stream=fh)
     sys.exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
+
+
+def _owner(path: str, result: object) -> Path | None:
+    absolute = Path(path).absolute()
+    for bp in getattr(result, "blueprints", []):
+        if absolute == bp.path or bp.path in absolute.parents:
+            return Path(bp.path)
+    return None
+
+
+def _rooted(problems: Sequence[Problem], root: Path) -> list[Problem]:
+    out = []
+    for p in problems:
+        absolute = Path(p.path).absolute()
+        try:
+            path = absolute.relative_to(root).as_posix()
+        except ValueError:
+            path = p.path
+        out.append(Problem(path, p.line, p.col, p.rule, p.level, p.message))
+    return out

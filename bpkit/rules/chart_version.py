@@ -12,6 +12,11 @@ Passing::
     name: bp-flux
     version: 1.0.0-rc.1
     type: application
+    # file: blueprint.yaml
+    apiVersion: catalyst.openova.io/v1alpha1
+    kind: Blueprint
+    metadata: { name: bp-flux }
+    spec: { version: 1.0.0-rc.1, card: { title: Flux }, visibility: unlisted, manifests: { chart: ./chart } }
 
 Failing::
 

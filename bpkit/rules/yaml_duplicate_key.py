@@ -1,7 +1,7 @@
 """No mapping has the same key twice.
 
-YAML parsers disagree on duplicate keys: some take the first value, Helm
-takes the last, some refuse the file. Whichever value was meant, the other
+YAML parsers disagree on duplicate keys: some take the first value, some
+the last, some refuse the file. Whichever value was meant, the other
 is silently lost. The problem points at the second occurrence and names the
 line of the first.
 

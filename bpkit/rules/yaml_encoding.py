@@ -1,4 +1,4 @@
-"""Every YAML file is UTF-8 text.
+r"""Every YAML file is UTF-8 text.
 
 Helm reads chart files as UTF-8; other encodings (Latin-1 from an old
 editor, UTF-16 from a Windows tool) break rendering in ways that are hard

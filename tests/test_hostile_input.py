@@ -1,0 +1,133 @@
+"""Hostile and broken input: a one-line error naming the file (and line), exit 1,
+no traceback, bounded time and memory. Each runs the real command."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import Run, bpkit
+
+FLUX = Path("platform/flux")
+
+
+def assert_clean_failure(run: Run, file: str, line: int | None = None) -> str:
+    assert run.code == 1, (run.out, run.err)
+    assert "Traceback" not in run.out + run.err
+    hits = [ln for ln in run.lines if ln.startswith(file)]
+    assert hits, run.out
+    if line is not None:
+        assert any(ln.startswith(f"{file}:{line}:") for ln in hits), hits
+    return hits[0]
+
+
+def test_malformed_yaml(monorepo: Path) -> None:
+    (monorepo / FLUX / "chart/values.yaml").write_text("a: [1, 2\nb: 3\n")
+    run = bpkit("lint", cwd=monorepo)
+    hit = assert_clean_failure(run, "platform/flux/chart/values.yaml", line=2)
+    assert "yaml-syntax" in hit
+
+
+def test_alias_bomb_is_refused_quickly(monorepo: Path) -> None:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 12):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{','.join([prev] * 10)}]")
+    (monorepo / FLUX / "chart/values.yaml").write_text("\n".join(lines) + "\n")
+    start = time.monotonic()
+    run = bpkit("lint", cwd=monorepo)
+    assert time.monotonic() - start < 20
+    hit = assert_clean_failure(run, "platform/flux/chart/values.yaml")
+    assert "yaml-limits" in hit and "alias" in hit
+    assert run.peak_rss_mb < 200
+
+
+def test_recursive_alias(monorepo: Path) -> None:
+    (monorepo / FLUX / "chart/values.yaml").write_text("a: &x\n  b: *x\n")
+    hit = assert_clean_failure(bpkit("lint", cwd=monorepo), "platform/flux/chart/values.yaml", 1)
+    assert "recursive alias" in hit
+
+
+def test_fifty_megabyte_values_file(monorepo: Path) -> None:
+    big = monorepo / FLUX / "chart/values.yaml"
+    chunk = ("key: " + "x" * 1000 + "\n").encode()
+    with big.open("wb") as fh:
+        for i in range(52 * 1024):
+            fh.write(f"k{i}".encode() + chunk[1:])
+    assert big.stat().st_size > 50 * 1024 * 1024
+    start = time.monotonic()
+    run = bpkit("lint", cwd=monorepo)
+    assert time.monotonic() - start < 20
+    hit = assert_clean_failure(run, "platform/flux/chart/values.yaml")
+    assert "MiB" in hit and "yaml-limits" in hit
+    assert run.peak_rss_mb < 150
+
+
+def test_bytes_that_are_not_utf8(monorepo: Path) -> None:
+    (monorepo / FLUX / "chart/values.yaml").write_bytes(
+        b'catalystBlueprint:\n  upstream: {chart: flux2}\nname: caf\xe9\n')
+    hit = assert_clean_failure(bpkit("lint", cwd=monorepo), "platform/flux/chart/values.yaml:3:10")
+    assert "not UTF-8" in hit and "0xe9" in hit
+
+
+@pytest.mark.parametrize(("content", "what"), [("- a\n- b\n", "a list"),
+                                               ("just a string\n", "a string")])
+def test_chart_yaml_of_the_wrong_type(monorepo: Path, content: str, what: str) -> None:
+    (monorepo / FLUX / "chart/Chart.yaml").write_text(content)
+    hit = assert_clean_failure(bpkit("lint", cwd=monorepo), "platform/flux/chart/Chart.yaml", 1)
+    assert f"must be a mapping of chart metadata, not {what}" in hit
+
+
+@pytest.mark.parametrize("name", ["Chart.yaml", "values.yaml"])
+def test_missing_chart_file(monorepo: Path, name: str) -> None:
+    (monorepo / FLUX / "chart" / name).unlink()
+    hit = assert_clean_failure(bpkit("lint", cwd=monorepo), f"platform/flux/chart/{name}")
+    assert f"{name} is missing" in hit
+
+
+def test_symlink_loop_in_blueprint_folder(monorepo: Path) -> None:
+    chart = monorepo / FLUX / "chart"
+    (chart / "templates").mkdir()
+    os.symlink("loop", chart / "templates" / "loop")  # a file link to itself
+    os.symlink("..", chart / "templates" / "up")  # a folder link back up: a walk loop
+    start = time.monotonic()
+    run = bpkit("lint", cwd=monorepo)
+    assert time.monotonic() - start < 20
+    hit = assert_clean_failure(run, "platform/flux/chart")
+    assert "chart-files" in hit
+
+
+def test_values_yaml_as_a_symlink_loop(monorepo: Path) -> None:
+    values = monorepo / FLUX / "chart/values.yaml"
+    values.unlink()
+    os.symlink("values.yaml", values)
+    hit = assert_clean_failure(bpkit("lint", cwd=monorepo), "platform/flux/chart/values.yaml")
+    assert "symlink loop" in hit
+
+
+@pytest.mark.parametrize(("version", "hint"), [("1.0", "three numbers"),
+                                               ("v1.0.0", "leading 'v'"),
+                                               ("01.2.3", "leading zero")])
+def test_bad_versions(monorepo: Path, version: str, hint: str) -> None:
+    chart = monorepo / FLUX / "chart/Chart.yaml"
+    chart.write_text(chart.read_text().replace("version: 1.0.0", f'version: "{version}"'))
+    hit = assert_clean_failure(bpkit("lint", cwd=monorepo), "platform/flux/chart/Chart.yaml", 3)
+    assert "chart-version" in hit and hint in hit
+
+
+def test_upstream_repo_with_a_password_is_not_echoed(monorepo: Path) -> None:
+    secret = "s3cr3t-Pa55w0rd"
+    values = monorepo / FLUX / "chart/values.yaml"
+    values.write_text(values.read_text().replace(
+        "https://fluxcd-community.github.io", f"https://deploy:{secret}@fluxcd-community.github.io"))
+    for fmt in ("text", "json", "github", "sarif"):
+        run = bpkit("lint", "--format", fmt, cwd=monorepo)
+        assert run.code == 1
+        assert secret not in run.out + run.err
+        assert "deploy" not in run.out + run.err
+    run = bpkit("lint", cwd=monorepo)
+    hit = assert_clean_failure(run, "platform/flux/chart/values.yaml", 2)
+    assert "credentials" in hit

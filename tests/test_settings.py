@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bpkit.errors import ConfigError
+from bpkit.lint import lint_paths
+from bpkit.problem import Level
+from bpkit.rules import RULES
+from bpkit.settings import load_settings
+
+KNOWN = frozenset(RULES)
+
+
+def write(root: Path, text: str) -> None:
+    (root / "pyproject.toml").write_text(text)
+
+
+def test_defaults_without_pyproject(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, KNOWN)
+    assert settings.roots == ("platform", "products") and settings.registry is None
+
+
+def test_rules_and_per_path(tmp_path: Path) -> None:
+    write(tmp_path, """
+[tool.bpkit]
+registry = "oci://ghcr.io/openova-io"
+[tool.bpkit.rules]
+chart-type = "warning"
+[tool.bpkit.per-path."platform/cilium"]
+overlay-subchart-key = "off"
+""")
+    s = load_settings(tmp_path, KNOWN)
+    assert s.registry == "oci://ghcr.io/openova-io"
+    assert s.level_for("chart-type", Level.ERROR, tmp_path / "platform/x/chart/Chart.yaml") is Level.WARNING
+    cilium = tmp_path / "platform/cilium/chart/values.yaml"
+    assert s.level_for("overlay-subchart-key", Level.WARNING, cilium) is Level.OFF
+    other = tmp_path / "platform/flux/chart/values.yaml"
+    assert s.level_for("overlay-subchart-key", Level.WARNING, other) is Level.WARNING
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[tool.bpkit\n", "invalid TOML"),
+    ("[tool.bpkit]\nrots = []\n", "unknown key"),
+    ("[tool.bpkit.rules]\nchart-typo = 'off'\n", "unknown rule 'chart-typo'"),
+    ("[tool.bpkit.rules]\nchart-type = 'loud'\n", "unknown level"),
+    ("[tool.bpkit]\nregistry = 5\n", "registry must be a string"),
+    ("[tool.bpkit]\nretry-budget = -1\n", "retry-budget"),
+])
+def test_bad_settings_name_the_file(tmp_path: Path, text: str, message: str) -> None:
+    write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(tmp_path, KNOWN)
+    assert "pyproject.toml" in str(info.value)
+
+
+def test_settings_relevel_problems(monorepo: Path) -> None:
+    chart = monorepo / "platform/flux/chart/Chart.yaml"
+    chart.write_text(chart.read_text().replace("type: application\n", ""))
+    write(monorepo, "[tool.bpkit.rules]\nchart-type = 'warning'\n")
+    result = lint_paths([], load_settings(monorepo, KNOWN))
+    assert [(p.rule, p.level) for p in result.problems] == [("chart-type", Level.WARNING)]
+    assert not result.failed() and result.failed(strict=True)
+    write(monorepo, "[tool.bpkit.per-path.'platform/flux/**']\nchart-type = 'off'\n")
+    assert lint_paths([], load_settings(monorepo, KNOWN)).problems == []
