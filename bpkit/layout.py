@@ -287,7 +287,7 @@ class LayoutTarget:
                 self._write_index(index, ref, entry)
                 return True
         except OSError as exc:
-            where = exc.filename or self.root
+            where = exc.filename2 or exc.filename or self.root
             reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
             raise RegistryError(f"{where}: cannot write: {reason}") from exc
 

@@ -87,17 +87,19 @@ def lint_blueprints(
     for bp in blueprints:
         raw.extend(bp.problems)
         for rule_id, check in BLUEPRINT_CHECKS:
-            raw.extend(_guarded(rule_id, bp.display, lambda c=check, b=bp: c(b, ctx)))  # type: ignore[misc]
+            raw.extend(_guarded(rule_id, bp, lambda c=check, b=bp: c(b, ctx)))  # type: ignore[misc]
     for rule_id, check_tree in TREE_CHECKS:
-        raw.extend(_guarded(rule_id, ".", lambda c=check_tree: c(blueprints, ctx)))  # type: ignore[misc]
+        raw.extend(_guarded(rule_id, None, lambda c=check_tree: c(blueprints, ctx)))  # type: ignore[misc]
     return apply_settings(raw, settings)
 
 
-def _guarded(rule_id: str, where: str, run: Callable[[], Iterator[Problem]]) -> list[Problem]:
+def _guarded(rule_id: str, bp: Blueprint | None,
+             run: Callable[[], Iterator[Problem]]) -> list[Problem]:
     """A crashing rule is a bug; report it as a problem, not a traceback."""
     try:
         return list(run())
     except Exception as exc:  # noqa: BLE001 - any bug in one rule must not hide the others
+        where = bp.display if bp is not None else "."
         return [Problem(where, 0, 0, INTERNAL, Level.ERROR,
                         f"rule {rule_id} failed ({type(exc).__name__}: {exc}); "
                         "please report this bpkit bug")]

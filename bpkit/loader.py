@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -101,30 +99,114 @@ class Document:
         return Problem(self.display, line, col, rule, level, message)
 
 
-class _Loader:
-    """Reused parser objects: building a YAML() instance costs ~0.1 ms."""
-
-    def __init__(self) -> None:
-        self.yaml = YAML(typ="safe")
-
-    def compose(self, text: str) -> Node | None:
-        node: Node | None = self.yaml.compose(text)
-        return node
-
-    def construct(self, node: Node) -> Any:
-        constructor = SafeConstructor(loader=self.yaml)
-        constructor.allow_duplicate_keys = True  # reported by our own walk
-        return constructor.construct_document(node)
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
 
 
-_LOADER: _Loader | None = None
+def _loader_class() -> Any:
+    """ruamel's C-accelerated safe loader (else its pure-Python one), made faster.
+
+    The old-style loader classes are used directly: `YAML().compose()` builds
+    a new class per call and its versioned resolver looks the YAML version up
+    per scalar, which together cost more than the parsing itself. Plain
+    scalars whose first character no implicit type can start with are
+    strings without trying any regular expression.
+    """
+    from ruamel.yaml.resolver import Resolver
+    from ruamel.yaml.tag import Tag
+
+    try:
+        from ruamel.yaml.cyaml import CParser
+
+        def init_parser(self: Any, stream: str) -> None:
+            CParser.__init__(self, stream)
+            self._parser = self._composer = self
+
+        base: Any = CParser
+    except ImportError:  # no ruamel.yaml.clib on this platform
+        from ruamel.yaml.loader import SafeLoader
+
+        def init_parser(self: Any, stream: str) -> None:
+            SafeLoader.__init__(self, stream)
+
+        base = SafeLoader
+    from ruamel.yaml.constructor import SafeConstructor
+
+    def compiled(regexp: Any) -> Any:  # ruamel wraps each pattern in a slow lazy proxy
+        lazy = getattr(regexp, "lazy_self", None)
+        return lazy() if callable(lazy) else regexp
+
+    implicit = {key: [(Tag(suffix=tag), compiled(regexp)) for tag, regexp in value]
+                for key, value in Resolver.yaml_implicit_resolvers.items()}
+    str_tag, map_tag, seq_tag = Tag(suffix=_STR), Tag(suffix=_MAP), Tag(suffix=_SEQ)
+
+    class FastLoader(base, SafeConstructor, Resolver):  # type: ignore[misc,valid-type]
+        def __init__(self, stream: str) -> None:
+            init_parser(self, stream)
+            SafeConstructor.__init__(self, loader=self)
+            Resolver.__init__(self, loadumper=self)
+
+        def resolve(self, kind: Any, value: Any, implicit_flags: Any) -> Any:
+            if kind is ScalarNode:
+                if implicit_flags[0]:
+                    for tag, regexp in implicit.get(value[:1] if value else "", ()):
+                        if regexp.match(value):
+                            return tag
+                return str_tag
+            return map_tag if kind is MappingNode else seq_tag
+
+    return FastLoader
 
 
-def _loader() -> _Loader:
-    global _LOADER  # noqa: PLW0603 - one parser per process
-    if _LOADER is None:
-        _LOADER = _Loader()
-    return _LOADER
+_LOADER_CLASS: Any = None
+
+
+def _new_loader(text: str) -> Any:
+    global _LOADER_CLASS  # noqa: PLW0603 - built once per process
+    if _LOADER_CLASS is None:
+        _LOADER_CLASS = _loader_class()
+    loader = _LOADER_CLASS(text)
+    loader.allow_duplicate_keys = True  # reported by our own walk, with both lines
+    return loader
+
+
+def _construct(root: Node, fallback: Any) -> Any:
+    """Python data from the node graph: plain maps, lists and strings directly,
+    anything else (numbers, booleans, merge keys, explicit tags) through
+    ruamel's safe constructor. Shared (aliased) nodes give shared objects."""
+    memo: dict[int, Any] = {}
+
+    def build(node: Node) -> Any:
+        cls = type(node)
+        tag = str(node.ctag)
+        if cls is ScalarNode:
+            return node.value if tag == _STR else fallback.construct_object(node, deep=True)
+        ident = id(node)
+        if ident in memo:
+            return memo[ident]
+        if cls is MappingNode and tag == _MAP:
+            if any(str(k.ctag) == _MERGE_TAG for k, _ in node.value):
+                result = fallback.construct_object(node, deep=True)
+            else:
+                result = {}
+                memo[ident] = result
+                for k, v in node.value:
+                    key = build(k)
+                    if isinstance(key, (list, dict)):
+                        key = fallback.construct_object(k, deep=True)  # raises: unhashable
+                    if key not in result:  # the first of duplicate keys, as ruamel does
+                        result[key] = build(v)
+        elif cls is SequenceNode and tag == _SEQ:
+            result = []
+            memo[ident] = result
+            result.extend(build(child) for child in node.value)
+        else:
+            result = fallback.construct_object(node, deep=True)
+        memo[ident] = result
+        return result
+
+    return build(root)
 
 
 def _file_problem(display: str, rule: str, message: str, line: int = 0, col: int = 0) -> Problem:
@@ -196,9 +278,9 @@ def load(path: Path, display: str | None = None) -> tuple[Document | None, list[
 
 
 def parse(text: str, path: Path, display: str) -> tuple[Document | None, list[Problem]]:
-    loader = _loader()
+    loader = _new_loader(text)
     try:
-        root = loader.compose(text)
+        root = loader.get_single_node()
     except MarkedYAMLError as exc:
         return None, [_syntax_problem(display, exc)]
     except YAMLError as exc:
@@ -211,11 +293,13 @@ def parse(text: str, path: Path, display: str) -> tuple[Document | None, list[Pr
     if any(p.rule == RULE_LIMITS for p in problems):
         return None, problems
     try:
-        data = loader.construct(root)
+        data = _construct(root, loader)
     except MarkedYAMLError as exc:
         return None, [*problems, _syntax_problem(display, exc)]
     except (YAMLError, ValueError, TypeError) as exc:
         return None, [*problems, _file_problem(display, RULE_SYNTAX, _one_line(str(exc)), 1, 1)]
+    finally:
+        loader.__dict__.clear()  # it refers to itself: free it without the cyclic collector
     return Document(path, display, data, root, text), problems
 
 
@@ -233,10 +317,14 @@ def _syntax_problem(display: str, exc: MarkedYAMLError) -> Problem:
 
 
 def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
-    """Duplicate keys, recursive aliases and alias bombs, in one pass."""
+    """Duplicate keys, recursive aliases and alias bombs, in one pass.
+
+    Sizes are memoised per node, so a graph of shared (aliased) nodes is
+    walked once however many times it is referenced.
+    """
     sizes: dict[int, int] = {}
     active: set[int] = set()
-    seen_dupes: set[int] = set()
+    dupes: list[tuple[Node, Node]] = []
 
     def size(node: Node) -> int:
         ident = id(node)
@@ -246,14 +334,29 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
         if ident in active:
             raise _Recursive(node)
         total = 1
-        if isinstance(node, (MappingNode, SequenceNode)):
+        cls = type(node)
+        if cls is MappingNode:
             active.add(ident)
-            children = (
-                [n for pair in node.value for n in pair]
-                if isinstance(node, MappingNode) else list(node.value)
-            )
-            for child in children:
-                total += size(child)
+            first: dict[str, Node] = {}
+            for k, v in node.value:
+                if type(k) is ScalarNode:
+                    key = k.value
+                    if key in first:
+                        if key != "<<" or k.tag != _MERGE_TAG:
+                            dupes.append((first[key], k))
+                    else:
+                        first[key] = k
+                    total += 1
+                else:
+                    total += size(k)
+                total += 1 if type(v) is ScalarNode else size(v)
+                if total > MAX_EXPANDED_NODES:
+                    raise _TooBig(node)
+            active.discard(ident)
+        elif cls is SequenceNode:
+            active.add(ident)
+            for child in node.value:
+                total += 1 if type(child) is ScalarNode else size(child)
                 if total > MAX_EXPANDED_NODES:
                     raise _TooBig(node)
             active.discard(ident)
@@ -277,36 +380,16 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
     except RecursionError:
         yield _file_problem(display, RULE_LIMITS, "nesting too deep to load", 1, 1)
         return
-
-    # Each distinct mapping once, whatever aliases point at it.
-    stack: list[Node] = [root]
-    visited: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        if isinstance(node, MappingNode):
-            first: dict[tuple[str, str], Node] = {}
-            for k, v in node.value:
-                stack.append(k)
-                stack.append(v)
-                if not isinstance(k, ScalarNode) or k.tag == _MERGE_TAG:
-                    continue
-                ident = (k.tag, k.value)
-                if ident in first and id(k) not in seen_dupes:
-                    seen_dupes.add(id(k))
-                    orig = first[ident].start_mark
-                    yield _file_problem(
-                        display, RULE_DUPLICATE,
-                        f'duplicate key "{k.value}" (first defined at line {orig.line + 1}); '
-                        "only one of the values takes effect",
-                        k.start_mark.line + 1, k.start_mark.column + 1,
-                    )
-                else:
-                    first.setdefault(ident, k)
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
+    for original, again in dupes:
+        if original.tag != again.tag:
+            continue  # 1 and "1" are different keys
+        orig = original.start_mark
+        yield _file_problem(
+            display, RULE_DUPLICATE,
+            f'duplicate key "{again.value}" (first defined at line {orig.line + 1}); '
+            "only one of the values takes effect",
+            again.start_mark.line + 1, again.start_mark.column + 1,
+        )
 
 
 class _Recursive(Exception):

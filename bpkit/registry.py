@@ -23,7 +23,6 @@ is the single HEAD.
 from __future__ import annotations
 
 import base64
-import email.utils
 import functools
 import hashlib
 import importlib
@@ -31,7 +30,6 @@ import ipaddress
 import json
 import random
 import re
-import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -46,6 +44,18 @@ if TYPE_CHECKING:
     from bpkit.credentials import Credentials
 
 _T = TypeVar("_T")
+
+#: What a tag may hold. Ours comes first; the others let the tag check see (and
+#: refuse to replace) an index or Docker manifest someone else put there.
+#: distribution 2.8 answers 404 to a manifest HEAD without an OCI Accept.
+MANIFEST_ACCEPT = ", ".join(
+    [
+        MANIFEST_MEDIA_TYPE,
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ]
+)
 
 #: Statuses worth another try: rate limiting and gateway/availability errors.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -258,6 +268,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     if value.isdigit():
         return float(int(value))
+    import email.utils  # noqa: PLC0415 - lazy: only needed for a rare header form
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -320,6 +332,8 @@ def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
 
 def _ssl_reason(chain: list[BaseException]) -> str:
     """The OpenSSL reason (and verify message) of the innermost ssl.SSLError."""
+    import ssl  # noqa: PLC0415 - loaded by requests already; keeps module import light
+
     for exc in chain:
         if isinstance(exc, ssl.SSLError):
             reason = exc.reason or type(exc).__name__
@@ -388,7 +402,6 @@ class RegistryTarget:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not crypto
         self._secrets: tuple[str, ...] = credentials.secrets() if credentials else ()
         self._auth_header: str | None = None  # what we send to the registry host
-        self._bearer_scope: str | None = None
         self._want_push = False
         self._deadline = 0.0
         self._count = 0
@@ -529,18 +542,15 @@ class RegistryTarget:
 
     def _head_manifest(self, artifact: Artifact) -> str | None:
         resp = self._request(
-            "HEAD", self._manifest_url(artifact), headers={"Accept": MANIFEST_MEDIA_TYPE}
+            "HEAD", self._manifest_url(artifact), headers={"Accept": MANIFEST_ACCEPT}
         )
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
             raise self._error("checking the tag", resp)
         digest = resp.headers.get("Docker-Content-Digest")
-        if not digest:
-            raise RegistryError(
-                f"{self.ref.host}: the registry answered the tag check without a "
-                "Docker-Content-Digest header"
-            )
+        if not digest:  # not required by the OCI spec: hash the manifest instead
+            return self._get_manifest(artifact, missing_ok=True)
         return str(digest)
 
     def _put_blob(self, repo: str, digest: str, data: bytes) -> bool:
@@ -581,11 +591,13 @@ class RegistryTarget:
         if resp.status_code not in (200, 201):
             raise self._error("uploading the manifest", resp)
 
-    def _get_manifest(self, artifact: Artifact) -> str:
+    def _get_manifest(self, artifact: Artifact, *, missing_ok: bool = False) -> str | None:
         resp = self._request(
-            "GET", self._manifest_url(artifact), headers={"Accept": MANIFEST_MEDIA_TYPE}
+            "GET", self._manifest_url(artifact), headers={"Accept": MANIFEST_ACCEPT}
         )
         if resp.status_code == 404:
+            if missing_ok:
+                return None
             # Registries backed by eventually consistent storage may lag a moment.
             raise _Transient("the new tag is not visible yet (404)")
         if resp.status_code != 200:
@@ -651,6 +663,7 @@ class RegistryTarget:
         data: bytes | None,
         *,
         auth: str | None = None,
+        registry_auth: bool = True,
         form: Mapping[str, str] | None = None,
     ) -> Any:
         requests = _requests()
@@ -658,7 +671,7 @@ class RegistryTarget:
         parts = urlsplit(url)
         if auth is not None:
             merged["Authorization"] = auth
-        elif self._auth_header and parts.netloc.lower() == self.ref.host:
+        elif registry_auth and self._auth_header and parts.netloc.lower() == self.ref.host:
             merged["Authorization"] = self._auth_header
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         self._count += 1
@@ -728,15 +741,10 @@ class RegistryTarget:
             scope = challenge.params.get("scope", "")
             if self._want_push and scope.endswith(":pull"):
                 scope += ",push"
-            if (
-                self._auth_header is not None
-                and self._auth_header.startswith("Bearer ")
-                and scope == self._bearer_scope
-            ):
-                return False  # a fresh token for this scope was refused
+            # Always a fresh token: the old one may have expired or lack the scope.
+            # If the registry refuses the fresh one too, the caller reports it.
             token = self._fetch_token(challenge, scope)
             self._auth_header = f"Bearer {token}"
-            self._bearer_scope = scope
             self._secrets += (token,)
             return True
         return False
@@ -766,12 +774,14 @@ class RegistryTarget:
                 "client_id": _USER_AGENT,
                 **params,
             }
-            resp = self._send("POST", realm, None, None, form=form)
+            resp = self._send("POST", realm, None, None, form=form, registry_auth=False)
         else:
             query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items() if v)
             url = realm + ("&" if parts.query else "?") + query
             auth = self._basic if creds is not None and creds.password else None
-            resp = self._send("GET", url, {"Accept": "application/json"}, None, auth=auth)
+            resp = self._send(
+                "GET", url, {"Accept": "application/json"}, None, auth=auth, registry_auth=False
+            )
         if resp.status_code in RETRY_STATUSES:
             raise _Transient(f"token service: {self._status_text(resp)}")
         if resp.status_code != 200:

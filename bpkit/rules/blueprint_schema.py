@@ -67,13 +67,8 @@ def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
 
 
 def _config_schema(doc: Any, config: dict[str, Any]) -> Iterator[Problem]:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
-    try:
-        Draft202012Validator.check_schema(config)
-    except SchemaError as exc:
-        path = ("spec", "configSchema", *exc.absolute_path)
-        where = ".".join(str(p) for p in path)
-        yield doc.problem(path, ID, f"{where} is not a valid JSON Schema: "
-                          f"{' '.join(exc.message.split())}")
+    for path, message in schemas.schema_errors(config):
+        full = ("spec", "configSchema", *path)
+        where = ".".join(str(p) for p in full)
+        yield doc.problem(full, ID, f"{where} is not a valid JSON Schema: {message}")
+        return  # the first is enough: one broken keyword often yields several errors

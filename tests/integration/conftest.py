@@ -6,6 +6,8 @@ Fixtures:
   registry          a plain-HTTP registry on 127.0.0.1 (fresh storage per test)
   auth_registry     htpasswd basic auth (bcrypt cost 4); .username / .password
   tls_registry      HTTPS with a CA made at test time; .ca_file
+  token_registry    bearer tokens from a local token service (like ghcr.io); .username /
+                    .password, .token_server (TokenServer: .requests, .refresh_token)
   fault_proxy       a FaultProxy in front of `registry` (see faultproxy.py)
   make_artifact     make_artifact(name="bp-demo", tag="1.0.0", payload=b"...") -> Artifact
 
@@ -23,11 +25,14 @@ import re
 import shutil
 import ssl
 import subprocess
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -72,6 +77,7 @@ class RunningRegistry:
     username: str | None = None
     password: str | None = None
     ca_file: Path | None = None
+    token_server: TokenServer | None = None
 
     @property
     def url(self) -> str:
@@ -97,7 +103,10 @@ class RunningRegistry:
         req = urllib.request.Request(
             f"{self.scheme}://{self.host}{path}", method=method, headers=dict(headers or {})
         )
-        if self.username is not None:
+        if self.token_server is not None:
+            scope = f"repository:{path.split('/')[2]}/{path.split('/')[3]}:pull"
+            req.add_header("Authorization", f"Bearer {self.token_server.issue(scope)}")
+        elif self.username is not None:
             token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
             req.add_header("Authorization", f"Basic {token}")
         ctx = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
@@ -142,6 +151,7 @@ def _start_registry(
     namespace: str = NAMESPACE,
     htpasswd: tuple[str, str, Path] | None = None,
     tls: tuple[Path, Path, Path] | None = None,
+    token: TokenServer | None = None,
 ) -> RunningRegistry:
     if not Path(REGISTRY_BIN).exists():
         pytest.fail(f"{REGISTRY_BIN} is missing: apt-get install docker-registry")
@@ -161,6 +171,11 @@ def _start_registry(
         lines.append(f"  tls: {{certificate: {cert}, key: {key}}}")
     if htpasswd is not None:
         lines.append(f"auth: {{htpasswd: {{realm: bpkit-test, path: {htpasswd[2]}}}}}")
+    if token is not None:
+        lines.append(
+            f"auth: {{token: {{realm: '{token.realm}', service: {token.service}, "
+            f"issuer: {token.issuer}, rootcertbundle: {token.cert}}}}}"
+        )
     config = workdir / "config.yml"
     config.write_text("\n".join(lines) + "\n")
     log = workdir / "registry.log"
@@ -189,6 +204,9 @@ def _start_registry(
         reg.username, reg.password = htpasswd[0], htpasswd[1]
     if tls is not None:
         reg.ca_file = tls[0]
+    if token is not None:
+        reg.username, reg.password = token.username, token.password
+        reg.token_server = token
     return reg
 
 
@@ -269,6 +287,130 @@ def tls_material(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     return d / "ca.pem", d / "server.pem", d / "server.key"
 
 
+class TokenServer:
+    """A docker-style token service: Basic credentials (or a refresh token) in, RS256 JWT out.
+
+    docker-registry's `auth.token` trusts tokens whose `x5c` certificate is in
+    its root bundle; tokens are signed with the openssl CLI.
+    """
+
+    service = "bpkit-test-registry"
+    issuer = "bpkit-test-issuer"
+    username = "token-user"
+    password = "t0ken-pa55"
+    refresh_token = "refresh-s3cret"
+
+    def __init__(self, key: Path, cert: Path) -> None:
+        self.key, self.cert = key, cert
+        pem = cert.read_text()
+        self._x5c = "".join(pem.split("-----")[2].split())
+        self.requests: list[tuple[str, str]] = []  # (method, scope)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    @property
+    def realm(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/token"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def issue(self, scope: str, subject: str = "token-user", push: bool = True) -> str:
+        """A signed token granting `scope` ("repository:NAME:pull,push"), push only if allowed."""
+        access = []
+        if scope:
+            kind, name, actions = scope.split(":")
+            wanted = actions.split(",")
+            allowed = [a for a in wanted if a == "pull" or (push and a == "push")]
+            access.append({"type": kind, "name": name, "actions": allowed})
+        now = int(time.time())
+        header = {"typ": "JWT", "alg": "RS256", "x5c": [self._x5c]}
+        claims = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": self.service,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": f"{now}-{len(self.requests)}-{threading.get_ident()}",
+            "access": access,
+        }
+        signing_input = (
+            f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        )
+        sig = subprocess.run(
+            ["openssl", "dgst", "-sha256", "-sign", str(self.key)],
+            input=signing_input.encode(),
+            capture_output=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        return f"{signing_input}.{_b64url(sig)}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _answer(self, code: int, body: dict[str, object]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                scope = query.get("scope", [""])[0]
+                outer.requests.append(("GET", scope))
+                auth = self.headers.get("Authorization", "")
+                good = (
+                    "Basic "
+                    + base64.b64encode(f"{outer.username}:{outer.password}".encode()).decode()
+                )
+                if auth and auth != good:
+                    self._answer(
+                        401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad creds"}]}
+                    )
+                    return
+                token = outer.issue(scope, "token-user" if auth else "", push=bool(auth))
+                self._answer(200, {"token": token, "access_token": token, "expires_in": 300})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                scope = form.get("scope", [""])[0]
+                outer.requests.append(("POST", scope))
+                if form.get("refresh_token", [""])[0] != outer.refresh_token:
+                    self._answer(401, {"error": "invalid_grant"})
+                    return
+                self._answer(200, {"access_token": outer.issue(scope), "expires_in": 300})
+
+        return Handler
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.fixture(scope="session")
+def token_signing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(key.pem, cert.pem): the token service's RSA signing key, trusted by the registry."""
+    d = tmp_path_factory.mktemp("token")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem",
+         "-out", "cert.pem", "-days", "2", "-subj", "/CN=bpkit-test-token-issuer"],
+        cwd=d, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return d / "key.pem", d / "cert.pem"
+
+
 RegistryFactory = Callable[..., RunningRegistry]
 
 
@@ -279,7 +421,7 @@ def registry_factory(
     started: list[RunningRegistry] = []
 
     def make(
-        *, auth: bool = False, tls: bool = False, namespace: str = NAMESPACE
+        *, auth: bool = False, tls: bool = False, token: bool = False, namespace: str = NAMESPACE
     ) -> RunningRegistry:
         workdir = tmp_path_factory.mktemp("registry") / "r"
         htpasswd = None
@@ -288,13 +430,22 @@ def registry_factory(
             htpasswd = ("bpkit-user", "s3cret-pa55word", path)
             _htpasswd(path, htpasswd[0], htpasswd[1])
         material = request.getfixturevalue("tls_material") if tls else None
-        reg = _start_registry(workdir, namespace=namespace, htpasswd=htpasswd, tls=material)
+        server = None
+        if token:
+            server = TokenServer(*request.getfixturevalue("token_signing"))
+            servers.append(server)
+        reg = _start_registry(
+            workdir, namespace=namespace, htpasswd=htpasswd, tls=material, token=server
+        )
         started.append(reg)
         return reg
 
+    servers: list[TokenServer] = []
     yield make
     for reg in started:
         reg.stop()
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture
@@ -310,6 +461,12 @@ def auth_registry(registry_factory: RegistryFactory) -> RunningRegistry:
 @pytest.fixture
 def tls_registry(registry_factory: RegistryFactory) -> RunningRegistry:
     return registry_factory(tls=True)
+
+
+@pytest.fixture
+def token_registry(registry_factory: RegistryFactory) -> RunningRegistry:
+    """Bearer-token auth like ghcr.io; `.token_server` counts token requests."""
+    return registry_factory(token=True)
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ Why a child process rather than importing helm_sdkpy in the test:
   * helm-sdkpy needs Python >= 3.12, while the tests may run on 3.11.
 
 The interpreter used is $BPKIT_HELM_PYTHON, else the current one when it
-has helm_sdkpy. `helm_python()` says which (None: tests should skip).
+has helm_sdkpy. `helm_python()` says which (None: tests skip, or fail when
+$BPKIT_REQUIRE_HELM is set, as CI should).
 Each call costs about 0.2 s (loading Helm's shared library).
 
 Run as a script, this file is the child: `python helmcheck.py REQUEST RESULT`.
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 HELM_PYTHON_ENV = "BPKIT_HELM_PYTHON"
+REQUIRE_HELM_ENV = "BPKIT_REQUIRE_HELM"  # CI: a missing Helm is a failure, not a skip
 _DIGEST = re.compile(r"^Digest: (sha256:[0-9a-f]{64})$", re.MULTILINE)
 _TIMEOUT = 120
 
@@ -56,14 +58,15 @@ def helm_python() -> str | None:
 
 
 def require_helm() -> str:
-    """The helm interpreter, or skip the calling test with the reason."""
+    """The helm interpreter, or skip the calling test (fail if $BPKIT_REQUIRE_HELM is set)."""
     import pytest
 
     python = helm_python()
     if python is None:
-        pytest.skip(
-            f"helm-sdkpy not available: install it (Python >= 3.12) or set {HELM_PYTHON_ENV}"
-        )
+        reason = f"helm-sdkpy not available: install it (Python >= 3.12) or set {HELM_PYTHON_ENV}"
+        if os.environ.get(REQUIRE_HELM_ENV):
+            pytest.fail(reason)
+        pytest.skip(reason)
     return python
 
 

@@ -92,8 +92,55 @@ def test_wrong_password_is_an_auth_error_within_seconds(
 
 
 def test_missing_credentials_say_how_to_give_them(auth_registry: Any, make_artifact: MakeArtifact):
-    with pytest.raises(AuthError, match="none were found.*--password-stdin"):
+    with pytest.raises(AuthError, match=r"none were found.*--password-stdin"):
         RegistryTarget(auth_registry.url).push(make_artifact())
+
+
+def test_push_with_bearer_tokens_like_ghcr(token_registry: Any, make_artifact: MakeArtifact):
+    artifact = make_artifact()
+    creds = Credentials(token_registry.username, token_registry.password, source="test")
+    result = RegistryTarget(token_registry.url, credentials=creds).push(artifact)
+    assert result.status == "published"
+    # One token for pull+push, asked for after the first 401: 7 + 401 + token fetch.
+    assert token_registry.token_server.requests == [
+        ("GET", "repository:openova-io/bp-demo:pull,push")
+    ]
+    assert result.requests == 9
+    # skopeo does its own token dance and reads our exact bytes.
+    assert token_registry.skopeo_raw("bp-demo", "1.0.0") == artifact.manifest
+    assert_published(token_registry, artifact)
+    again = RegistryTarget(token_registry.url, credentials=creds).push(artifact)
+    assert (again.status, again.requests) == ("unchanged", 3)
+
+
+def test_bearer_with_an_identity_token(token_registry: Any, make_artifact: MakeArtifact):
+    server = token_registry.token_server
+    creds = Credentials("<token>", "", identity_token=server.refresh_token, source="test")
+    artifact = make_artifact()
+    assert RegistryTarget(token_registry.url, credentials=creds).push(artifact).changed
+    assert server.requests == [("POST", "repository:openova-io/bp-demo:pull,push")]
+    assert_published(token_registry, artifact)
+
+
+def test_bearer_wrong_password_and_anonymous_push_are_auth_errors(
+    token_registry: Any, make_artifact: MakeArtifact
+):
+    artifact = make_artifact()
+    creds = Credentials(token_registry.username, "wrong-one", source="test")
+    start = time.monotonic()
+    with pytest.raises(AuthError) as err:
+        RegistryTarget(token_registry.url, credentials=creds).push(artifact)
+    assert time.monotonic() - start < 3
+    assert (
+        str(err.value)
+        == f"authentication failed for {token_registry.host}: UNAUTHORIZED: bad creds"
+    )
+    # Anonymous: the token service grants pull only, so reading works and pushing does not.
+    anonymous = RegistryTarget(token_registry.url)
+    assert anonymous.existing_digest(artifact) is None
+    with pytest.raises(AuthError, match="none were found"):
+        anonymous.push(artifact)
+    assert token_registry.tags("bp-demo") == []
 
 
 def test_push_over_tls_with_ca_file(tls_registry: Any, make_artifact: MakeArtifact):
@@ -109,7 +156,7 @@ def test_tls_without_the_ca_fails_fast_and_names_the_problem(
     tls_registry: Any, make_artifact: MakeArtifact
 ):
     start = time.monotonic()
-    with pytest.raises(RegistryError, match="TLS error talking to 127.0.0.1:.*CERTIFICATE_VERIFY"):
+    with pytest.raises(RegistryError, match=r"TLS error talking to 127.0.0.1:.*CERTIFICATE_VERIFY"):
         RegistryTarget(tls_registry.url, plain_http=False).push(make_artifact())
     assert time.monotonic() - start < 2
 
@@ -289,7 +336,7 @@ def test_retry_after_beyond_the_budget_fails_at_once(
         "status", "HEAD", "/manifests/", times=None, status=429, headers={"Retry-After": "120"}
     )
     start = time.monotonic()
-    with pytest.raises(RegistryError, match="HTTP 429.*asked to wait 120 s"):
+    with pytest.raises(RegistryError, match=r"HTTP 429.*asked to wait 120 s"):
         RegistryTarget(fault_proxy.url, retry_budget=5).push(make_artifact())
     assert time.monotonic() - start < 1
     assert fault_proxy.count() == 1
@@ -342,7 +389,7 @@ def test_stall_forever_fails_in_bounded_time_and_leaves_a_complete_artifact(
     fault_proxy.inject("stall", "PUT", "/manifests/", times=None, stall=10, forward_first=True)
     artifact = make_artifact()
     start = time.monotonic()
-    with pytest.raises(RegistryError, match="uploading the manifest failed.*no answer .* 0.5 s"):
+    with pytest.raises(RegistryError, match=r"uploading the manifest failed.*no answer .* 0.5 s"):
         RegistryTarget(fault_proxy.url, read_timeout=0.5, retry_budget=1.5).push(artifact)
     # budget + one read timeout, plus slack for a loaded machine
     assert time.monotonic() - start < 1.5 + 0.5 + 1
