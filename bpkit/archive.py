@@ -98,7 +98,11 @@ _DRIVE = re.compile(r"[A-Za-z]:\Z")
 
 @dataclass(frozen=True)
 class Entry:
-    """One file of the chart: `path` relative to the chart folder, `/`-separated."""
+    """One file of the chart: `path` relative to the chart folder, `/`-separated.
+
+    `data` is what goes in the archive: the file's bytes less a leading UTF-8
+    BOM (Helm's loader drops it too).
+    """
 
     path: str
     data: bytes
@@ -498,6 +502,9 @@ def pack(entries: Sequence[Entry], *, name: str, mtime: int) -> bytes:
     seen: set[str] = set()
     parts: list[bytes] = []
     for entry in entries:
+        parts_of_path = entry.path.split("/")
+        if any(p in ("", ".", "..") for p in parts_of_path) or "\\" in entry.path:
+            raise PackageError(f"{_show(entry.path)}: not a clean relative path")
         if entry.path in seen:
             raise PackageError(f"{_show(entry.path)}: listed twice")
         seen.add(entry.path)
@@ -536,7 +543,7 @@ def source_date(blueprint_dir: Path) -> tuple[int, str]:
     """
     env = os.environ.get("SOURCE_DATE_EPOCH", "")
     if env:
-        if not re.fullmatch(r"[0-9]+", env) or int(env) > _MAX_MTIME:
+        if not re.fullmatch(r"[0-9]{1,12}", env) or int(env) > _MAX_MTIME:
             raise UsageError(
                 f"SOURCE_DATE_EPOCH={env!r} is not a whole number of seconds "
                 f"between 0 and {_MAX_MTIME}"

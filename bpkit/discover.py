@@ -132,3 +132,36 @@ def _is_within(path: Path, root: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def select(args: Sequence[str], root: Path, roots: Iterable[str], *, all_: bool = False) -> list[Path]:
+    """Blueprints named on the command line of `package` and `publish`.
+
+    An argument is a path (a blueprint folder, a file in one, a folder of
+    blueprints) or a blueprint's name: its folder name (`flux`) or chart
+    name (`bp-flux`) under one of the roots.
+    """
+    roots = tuple(roots)
+    if all_:
+        if args:
+            raise UsageError("give blueprint names or --all, not both")
+        return discover([], root, roots).blueprints
+    if not args:
+        raise UsageError("name the blueprints (e.g. flux, platform/flux) or pass --all")
+    found: list[Path] = []
+    for arg in args:
+        if Path(arg).exists():
+            found.extend(discover([arg], root, roots).blueprints)
+            continue
+        candidates = [arg, arg.removeprefix("bp-")] if arg.startswith("bp-") else [arg]
+        matches = [root / r / name for name in dict.fromkeys(candidates) for r in roots
+                   if "/" not in name and is_blueprint_dir(root / r / name)]
+        if not matches:
+            places = ", ".join(f"{r}/" for r in roots)
+            raise UsageError(f"{arg}: no such path, and no blueprint of that name under "
+                             f"{places} in {root}")
+        if len(matches) > 1:
+            options = " or ".join(str(m.relative_to(root)) for m in matches)
+            raise UsageError(f"{arg}: ambiguous, give the path: {options}")
+        found.append(matches[0].resolve())
+    return sorted(dict.fromkeys(found))

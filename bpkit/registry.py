@@ -359,9 +359,9 @@ def _ca_path(ca_file: str | Path) -> str:
 class RegistryTarget:
     """One registry namespace to publish Helm artifacts to.
 
-    Retries are bounded per artifact by `retry_budget` seconds (the time a
-    push or check may spend waiting between attempts); one stalled request
-    can add at most `connect_timeout + read_timeout` on top.
+    Retries stop `retry_budget` seconds after a push or check began; the
+    last attempt can add at most `connect_timeout + read_timeout` on top.
+    Not thread-safe: use one target per thread (they are cheap).
     """
 
     def __init__(
@@ -619,16 +619,17 @@ class RegistryTarget:
                 delay = backoff_delay(attempt, self._rng, exc.retry_after)
                 left = self._deadline - self._clock()
                 attempt += 1
-                if delay > left:
+                # A last try at the deadline is worth it, unless the server asked
+                # for more patience than the budget has left.
+                too_long = exc.retry_after is not None and exc.retry_after > left
+                if left <= 0 or too_long:
                     tries = "1 attempt" if attempt == 1 else f"{attempt} attempts"
-                    wait = ""
-                    if exc.retry_after is not None and exc.retry_after > left:
-                        wait = f"; it asked to wait {exc.retry_after:g} s"
+                    wait = f"; it asked to wait {exc.retry_after:g} s" if too_long else ""
                     raise RegistryError(
                         f"{self.ref.host}: {doing} failed after {tries} within the "
                         f"{self.retry_budget:g} s retry budget: {exc.reason}{wait}"
                     ) from None
-                self._sleep(delay)
+                self._sleep(min(delay, left))
 
     # -- one HTTP request -------------------------------------------------------
 

@@ -438,7 +438,7 @@ def test_retry_statuses_stop_at_the_budget(code: int) -> None:
     with pytest.raises(RegistryError) as err:
         target(session, clock, retry_budget=30).push(artifact())
     assert clock.now - start <= 30
-    assert sum(clock.sleeps) > 10  # it did keep trying for most of the budget
+    assert sum(clock.sleeps) == pytest.approx(30)  # the last try comes at the deadline
     assert f"HTTP {code}" in str(err.value)
     assert "30 s retry budget" in str(err.value)
     assert f"after {len(clock.sleeps) + 1} attempts" in str(err.value)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+import click
+
 from bpkit.discover import find_repo_root
+from bpkit.model import Blueprint
+from bpkit.problem import Problem
 from bpkit.settings import Settings, load_settings
 
 
@@ -13,3 +20,31 @@ def settings_here() -> Settings:
 
     root = find_repo_root(Path.cwd())
     return load_settings(root, known_rules=frozenset(RULES))
+
+
+def lint_selected(settings: Settings, names: Sequence[str], all_: bool,
+                  paths: Sequence[Path] | None = None) -> tuple[list[Blueprint], list[Problem]]:
+    """Load and lint the blueprints named on a package/publish command line."""
+    from bpkit.discover import select
+    from bpkit.lint import lint_blueprints
+    from bpkit.model import load_blueprint
+
+    chosen = list(paths) if paths is not None else select(names, settings.root, settings.roots,
+                                                          all_=all_)
+    blueprints = [load_blueprint(path) for path in chosen]
+    return blueprints, lint_blueprints(blueprints, settings)
+
+
+def print_problems(problems: Sequence[Problem]) -> None:
+    """Lint problems that stop (or accompany) packaging, on stderr as text."""
+    if not problems:
+        return
+    from bpkit import output
+
+    stream = click.get_text_stream("stderr")
+    color = output.use_color(sys.stderr, os.environ)
+    text = output.format_text(problems, output.Summary(0, 0), color=color)
+    # Only the problem lines: the summary belongs to `bpkit lint`.
+    lines = text.rstrip("\n").splitlines()[:-1]
+    for line in lines:
+        stream.write(line + "\n")

@@ -10,7 +10,9 @@ versus zlib), and Chart.yaml when it is not already in Helm's own layout
 from __future__ import annotations
 
 import gzip
+import io
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -219,21 +221,44 @@ def test_helmignore_selects_what_helm_selects(tmp_path: Path, helmignore: str) -
     assert sorted(e.path for e in archive.collect(chart)) == theirs
 
 
+
+def big_tgz(path: Path, last: int) -> bytes:
+    """Chart.yaml, 19 files of 5 MiB and one of `last` bytes, streamed to disk.
+
+    Built with tarfile rather than archive.pack so that 100 MiB never sits
+    in this process's memory (its peak RSS is inherited by later children,
+    whose memory other tests measure).
+    """
+    five = io.BytesIO(bytes(archive.MAX_FILE_SIZE))
+    with (
+        gzip.GzipFile(path, mode="wb", compresslevel=1, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
+    ):
+        for name, size in [("Chart.yaml", -1), *[(f"p{i:02}.bin", -2) for i in range(19)]]:
+            info = tarfile.TarInfo(f"bp-demo/{name}")
+            if size == -1:
+                info.size = len(CANONICAL_CHART)
+                tar.addfile(info, io.BytesIO(CANONICAL_CHART))
+            else:
+                info.size = archive.MAX_FILE_SIZE
+                five.seek(0)
+                tar.addfile(info, five)
+        info = tarfile.TarInfo("bp-demo/last.bin")
+        info.size = last
+        tar.addfile(info, io.BytesIO(bytes(last)))
+    return path.read_bytes()
+
+
 def test_total_size_limit_matches_helms(tmp_path: Path) -> None:
     # 100 MiB in total is one byte too many for Helm's loader, and for inspect.
-    chart_yaml = archive.Entry("Chart.yaml", CANONICAL_CHART)
-    parts = [archive.Entry(f"p{i:02}.bin", bytes(archive.MAX_FILE_SIZE)) for i in range(19)]
     rest = archive.MAX_CHART_SIZE - 19 * archive.MAX_FILE_SIZE - len(CANONICAL_CHART)
-    for size, fits in ((rest - 1, True), (rest, False)):
-        data = archive.pack([chart_yaml, *parts, archive.Entry("last.bin", bytes(size))],
-                            name="bp-demo", mtime=MTIME)
-        tgz = tmp_path / f"bp-demo-{size}.tgz"
-        tgz.write_bytes(data)
-        if fits:
-            assert "name: bp-demo" in helmcheck.show_chart(str(tgz))
-            assert len(archive.inspect(data)) == 21
-        else:
-            with pytest.raises(helmcheck.HelmFailed, match="larger than the maximum size"):
-                helmcheck.show_chart(str(tgz))
-            with pytest.raises(PackageError, match="add up to"):
-                archive.inspect(data)
+    fits = tmp_path / "fits.tgz"
+    data = big_tgz(fits, rest - 1)
+    assert "name: bp-demo" in helmcheck.show_chart(str(fits))
+    assert len(archive.inspect(data)) == 21
+    over = tmp_path / "over.tgz"
+    data = big_tgz(over, rest)
+    with pytest.raises(helmcheck.HelmFailed, match="larger than the maximum size"):
+        helmcheck.show_chart(str(over))
+    with pytest.raises(PackageError, match="add up to"):
+        archive.inspect(data)

@@ -306,7 +306,7 @@ def test_503_forever_fails_within_the_budget(
     start = time.monotonic()
     with pytest.raises(RegistryError) as err:
         RegistryTarget(fault_proxy.url, retry_budget=2).push(artifact)
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 2 + 1.5  # the budget, plus slack for a loaded machine
     message = str(err.value)
     assert "uploading the config blob failed" in message
     assert "2 s retry budget" in message and "HTTP 503" in message
@@ -364,7 +364,7 @@ def test_connection_reset_forever_fails_within_the_budget(
     start = time.monotonic()
     with pytest.raises(RegistryError, match=r"uploading the .* blob failed .*connection"):
         RegistryTarget(fault_proxy.url, retry_budget=2).push(artifact)
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 2 + 1.5  # the budget, plus slack for a loaded machine
     assert_absent_or_complete(registry, artifact)
     assert registry.manifest(artifact.name, artifact.tag) is None
 
@@ -392,7 +392,7 @@ def test_stall_forever_fails_in_bounded_time_and_leaves_a_complete_artifact(
     with pytest.raises(RegistryError, match=r"uploading the manifest failed.*no answer .* 0.5 s"):
         RegistryTarget(fault_proxy.url, read_timeout=0.5, retry_budget=1.5).push(artifact)
     # budget + one read timeout, plus slack for a loaded machine
-    assert time.monotonic() - start < 1.5 + 0.5 + 1
+    assert time.monotonic() - start < 1.5 + 0.5 + 1.5
     assert_absent_or_complete(registry, artifact)
     fault_proxy.clear()
     # The registry did take the manifest: publishing again sees it and stops.

@@ -1,0 +1,212 @@
+"""lint -> package -> push -> verify, for many blueprints at once.
+
+Packaging is quick and local, so it runs first for every blueprint;
+pushes then run in parallel (bounded), each with its own connection and
+retry budget, and one failure never stops the others. The destination is
+a registry (`oci://HOST/NAMESPACE`) or, when none is configured, a local
+OCI image layout folder (`dist/oci`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from bpkit.errors import BpkitError, ImmutableReleaseError
+from bpkit.model import Blueprint
+from bpkit.package import Package, build_package
+from bpkit.problem import Problem
+
+Status = Literal["published", "unchanged", "overwritten", "would publish", "would skip",
+                 "would refuse", "refused", "failed", "lint failed"]
+OK_STATUSES = {"published", "unchanged", "overwritten", "would publish", "would skip"}
+DEFAULT_JOBS = 4
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where releases go: a registry namespace, or a local OCI image layout."""
+
+    registry: str | None = None  # "oci://HOST[:PORT]/NAMESPACE"
+    layout: Path | None = None
+    plain_http: bool | None = None
+    ca_file: str | None = None
+    credentials: Any = None  # bpkit.credentials.Credentials; never printed
+    retry_budget: float = 30.0
+
+    def describe(self) -> str:
+        if self.registry is not None:
+            return self.registry
+        return f"OCI layout {self.layout}"
+
+
+@dataclass
+class Outcome:
+    """What happened to one blueprint; `reference` is what users pull."""
+
+    blueprint: str  # "platform/flux"
+    name: str  # "bp-flux"
+    version: str
+    reference: str
+    digest: str | None
+    status: Status
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK_STATUSES
+
+
+class _Targets:
+    """One target per thread: registry sessions are not thread-safe."""
+
+    def __init__(self, dest: Destination) -> None:
+        self.dest = dest
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        if dest.registry is not None:
+            from bpkit.registry import parse_registry
+
+            self.ref = parse_registry(dest.registry)  # fails early on a bad URL
+
+    def get(self) -> Any:
+        target = getattr(self._local, "target", None)
+        if target is None:
+            if self.dest.registry is not None:
+                from bpkit.registry import RegistryTarget
+
+                target = RegistryTarget(self.ref, credentials=self.dest.credentials,
+                                        plain_http=self.dest.plain_http,
+                                        ca_file=self.dest.ca_file,
+                                        retry_budget=self.dest.retry_budget)
+            else:
+                from bpkit.layout import LayoutTarget
+
+                assert self.dest.layout is not None
+                target = LayoutTarget(self.dest.layout)
+            self._local.target = target
+            with self._lock:
+                self._all.append(target)
+        return target
+
+    def reference(self, package: Package) -> str:
+        artifact = package.artifact
+        if self.dest.registry is not None:
+            return str(self.ref.reference(artifact))
+        return f"oci:{self.dest.layout}:{artifact.name}:{artifact.tag}"
+
+    def close(self) -> None:
+        for target in self._all:
+            close = getattr(target, "close", None)
+            if close is not None:
+                close()
+
+
+def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
+            ) -> tuple[list[Package], list[Outcome]]:
+    """Package every blueprint whose lint is clean; the others become outcomes."""
+    by_blueprint: dict[Path, list[Problem]] = {bp.path: [] for bp in blueprints}
+    for problem in problems:
+        owner = _owner(problem, blueprints)
+        if owner is not None:
+            by_blueprint[owner].append(problem)
+    packages: list[Package] = []
+    failed: list[Outcome] = []
+    for bp in blueprints:
+        where = _shown(bp)
+        try:
+            packages.append(build_package(bp, by_blueprint[bp.path]))
+        except BpkitError as exc:
+            status: Status = "lint failed" if exc.__class__.__name__ == "LintFailed" else "failed"
+            failed.append(Outcome(where, bp.chart_name or bp.expected_chart_name,
+                                  bp.version or "?", "", None, status, exc.message))
+    return packages, failed
+
+
+def _owner(problem: Problem, blueprints: Sequence[Blueprint]) -> Path | None:
+    path = Path(problem.path).absolute()
+    for bp in blueprints:
+        if path == bp.path or bp.path in path.parents:
+            return bp.path
+    return None
+
+
+def _shown(bp: Blueprint) -> str:
+    return f"{bp.group}/{bp.name}"
+
+
+def push_all(
+    packages: Sequence[Package], dest: Destination, *, force: bool = False,
+    dry_run: bool = False, jobs: int = DEFAULT_JOBS,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Push (or, with dry_run, only check) every package; never raises for one failure."""
+    targets = _Targets(dest)
+
+    def one(package: Package) -> Outcome:
+        outcome = _push_one(targets, package, force=force, dry_run=dry_run)
+        if on_done is not None:
+            on_done(outcome)
+        return outcome
+
+    try:
+        if len(packages) <= 1 or jobs <= 1:
+            return [one(p) for p in packages]
+        with ThreadPoolExecutor(max_workers=min(jobs, len(packages)),
+                                thread_name_prefix="bpkit-push") as pool:
+            return list(pool.map(one, packages))
+    finally:
+        targets.close()
+
+
+def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool) -> Outcome:
+    artifact = package.artifact
+    outcome = Outcome(_shown(package.blueprint), artifact.name, package.version,
+                      targets.reference(package), artifact.digest, "failed")
+    try:
+        target = targets.get()
+        if dry_run:
+            existing = target.existing_digest(artifact)
+            if existing is None:
+                outcome.status, outcome.message = "would publish", "not published yet"
+            elif existing == artifact.digest:
+                outcome.status, outcome.message = "would skip", "already published"
+            elif force:
+                outcome.status, outcome.message = "would publish", f"would replace {existing}"
+            else:
+                outcome.status = "would refuse"
+                outcome.message = f"already holds {existing}"
+            return outcome
+        if targets.dest.registry is not None:
+            result = target.push(artifact, force=force)
+            outcome.status = result.status
+            if result.status == "unchanged":
+                outcome.message = "already published"
+            elif result.status == "overwritten":
+                outcome.message = f"replaced {result.previous_digest} (--force)"
+        else:
+            written = target.push(artifact, force=force)
+            served = _digest(target.read_manifest(artifact.name, artifact.tag))
+            if served != artifact.digest:
+                raise ImmutableReleaseError(f"{outcome.reference} holds {served} after writing "
+                                            f"{artifact.digest}")
+            outcome.status = "published" if written else "unchanged"
+            outcome.message = "" if written else "already published"
+    except ImmutableReleaseError as exc:
+        outcome.status, outcome.message = "refused", exc.message
+    except BpkitError as exc:
+        outcome.status, outcome.message = "failed", exc.message
+    except Exception as exc:  # noqa: BLE001 - one blueprint's bug must not stop the others
+        outcome.status, outcome.message = "failed", f"{type(exc).__name__}: {exc}"
+    return outcome
+
+
+def _digest(data: bytes) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(data).hexdigest()
