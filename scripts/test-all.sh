@@ -5,9 +5,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# Real parts the integration tests use: a registry, skopeo, git.
+# Real parts the integration tests use: a registry, skopeo, git, openssl (test CA).
 need=""
-for pkg in docker-registry skopeo git; do
+for pkg in docker-registry skopeo git openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

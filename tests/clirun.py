@@ -31,11 +31,17 @@ def bpkit(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
     full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
     full_env.update(env or {})
     # Measure the child's own peak memory with a tiny wrapper.
-    code = ("import resource, runpy, sys\n"
+    # (VmHWM, not getrusage: ru_maxrss survives exec, so it would report the
+    # pytest parent's peak.)
+    code = ("import runpy, sys\n"
             "sys.argv = ['bpkit'] + sys.argv[1:]\n"
+            "def peak():\n"
+            "    for line in open('/proc/self/status'):\n"
+            "        if line.startswith('VmHWM:'):\n"
+            "            return int(line.split()[1])\n"
+            "    return 0\n"
             "try:\n    runpy.run_module('bpkit', run_name='__main__')\n"
-            "finally:\n    print('\\nBPKIT-PEAK-RSS-KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-            " file=sys.stderr)\n")
+            "finally:\n    print('\\nBPKIT-PEAK-RSS-KB', peak(), file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=full_env,
                           input=stdin, capture_output=True, text=True, timeout=timeout)
     err_lines = proc.stderr.splitlines()

@@ -25,6 +25,7 @@ from bpkit.loader import display_path
 from bpkit.model import Blueprint
 from bpkit.problem import Level, Problem
 from bpkit.rules._context import Context
+from bpkit.rules.chart_vendored import VENDORED
 
 ID = "chart-files"
 LEVEL = Level.ERROR
@@ -33,6 +34,8 @@ LEVEL = Level.ERROR
 def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     if not bp.chart_dir.is_dir() or bp.chart is None:
         return
+    if any((bp.chart_dir / name).exists() for name in VENDORED):
+        return  # chart-vendored reports those; packaging would stop at them first
     from bpkit import archive
 
     try:

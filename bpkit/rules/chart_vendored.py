@@ -34,6 +34,8 @@ _WHY = {
     "requirements.lock": "requirements.lock pins Helm 2 dependencies",
 }
 
+VENDORED = tuple(_WHY)
+
 
 def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     for name, why in _WHY.items():
