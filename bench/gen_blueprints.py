@@ -30,7 +30,8 @@ maintainers:
 VALUES = """\
 # Catalyst Blueprint wrapper metadata, read by the bootstrap-kit installer.
 catalystBlueprint:
-  upstream: {{ chart: up-{name}, version: "2.{minor}.1", repo: "https://charts.example.com/{name}" }}
+  upstream:
+    {{ chart: up-{name}, version: "2.{minor}.1", repo: "https://charts.example.com/{name}" }}
 
 # Overlay passed to the upstream chart.
 replicaCount: 2

@@ -557,7 +557,7 @@ def source_date(blueprint_dir: Path) -> tuple[int, str]:
 
 def _git_date(folder: Path) -> tuple[int, str] | None:
     try:
-        import git  # noqa: PLC0415  (slow import, only needed here)
+        import git
     except ImportError:  # gitpython absent, or no git executable
         return None
     try:

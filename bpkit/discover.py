@@ -134,7 +134,8 @@ def _is_within(path: Path, root: Path) -> bool:
     return True
 
 
-def select(args: Sequence[str], root: Path, roots: Iterable[str], *, all_: bool = False) -> list[Path]:
+def select(args: Sequence[str], root: Path, roots: Iterable[str], *,
+           all_: bool = False) -> list[Path]:
     """Blueprints named on the command line of `package` and `publish`.
 
     An argument is a path (a blueprint folder, a file in one, a folder of

@@ -12,7 +12,7 @@ from pathlib import Path
 from bpkit.discover import blueprints_under, discover
 from bpkit.model import Blueprint, load_blueprint
 from bpkit.problem import Level, Problem
-from bpkit.rules import BLUEPRINT_CHECKS, RULES, TREE_CHECKS
+from bpkit.rules import BLUEPRINT_CHECKS, TREE_CHECKS
 from bpkit.rules._context import Context
 from bpkit.settings import Settings
 
@@ -53,7 +53,8 @@ def lint_paths(
     return result
 
 
-def sibling_loader(linted: Sequence[Blueprint], settings: Settings) -> Callable[[], list[Blueprint]]:
+def sibling_loader(linted: Sequence[Blueprint],
+                   settings: Settings) -> Callable[[], list[Blueprint]]:
     """Blueprints of the same monorepo(s), for resolving dependencies by name."""
 
     def load() -> list[Blueprint]:
@@ -98,7 +99,7 @@ def _guarded(rule_id: str, bp: Blueprint | None,
     """A crashing rule is a bug; report it as a problem, not a traceback."""
     try:
         return list(run())
-    except Exception as exc:  # noqa: BLE001 - any bug in one rule must not hide the others
+    except Exception as exc:
         where = bp.display if bp is not None else "."
         return [Problem(where, 0, 0, INTERNAL, Level.ERROR,
                         f"rule {rule_id} failed ({type(exc).__name__}: {exc}); "
@@ -107,14 +108,12 @@ def _guarded(rule_id: str, bp: Blueprint | None,
 
 def apply_settings(problems: Sequence[Problem], settings: Settings) -> list[Problem]:
     out: dict[Problem, None] = {}
-    for problem in problems:
-        rule = RULES.get(problem.rule)
-        default = problem.level if rule is None else problem.level
-        level = settings.level_for(problem.rule, default, Path(problem.path))
+    for found in problems:
+        level = settings.level_for(found.rule, found.level, Path(found.path))
         if level is Level.OFF:
             continue
-        if level is not problem.level:
-            problem = Problem(problem.path, problem.line, problem.col, problem.rule, level,
-                              problem.message)
-        out[problem] = None
+        if level is not found.level:
+            found = Problem(found.path, found.line, found.col, found.rule, level,  # noqa: PLW2901
+                            found.message)
+        out[found] = None
     return sorted(out, key=Problem.sort_key)

@@ -117,7 +117,7 @@ def _loader_class() -> Any:
     from ruamel.yaml.tag import Tag
 
     try:
-        from ruamel.yaml.cyaml import CParser
+        from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
 
         def init_parser(self: Any, stream: str) -> None:
             CParser.__init__(self, stream)
@@ -141,7 +141,7 @@ def _loader_class() -> Any:
                 for key, value in Resolver.yaml_implicit_resolvers.items()}
     str_tag, map_tag, seq_tag = Tag(suffix=_STR), Tag(suffix=_MAP), Tag(suffix=_SEQ)
 
-    class FastLoader(base, SafeConstructor, Resolver):  # type: ignore[misc,valid-type]
+    class FastLoader(base, SafeConstructor, Resolver):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             init_parser(self, stream)
             SafeConstructor.__init__(self, loader=self)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bpkit import archive, oci
-from bpkit.errors import BpkitError, LintFailed
+from bpkit.errors import BpkitError, LintFailed, PackageError
+from bpkit.loader import display_path
 from bpkit.model import Blueprint
 from bpkit.problem import Problem
 
@@ -52,7 +53,10 @@ def build_package(bp: Blueprint, problems: Sequence[Problem]) -> Package:
     name, version = bp.chart_name, bp.chart_version
     assert name is not None and version is not None  # guaranteed by a clean lint
     epoch, source = archive.source_date(bp.path)
-    data = archive.build(bp.chart_dir, name=name, version=version, mtime=epoch)
+    try:
+        data = archive.build(bp.chart_dir, name=name, version=version, mtime=epoch)
+    except PackageError as exc:  # its paths are relative to the chart folder: say which
+        raise PackageError(f"{display_path(bp.chart_dir)}: {exc.message}") from None
     upstream = bp.upstream if not bp.no_upstream else None
     try:
         artifact = oci.build_artifact(bp.chart.data, data, created_epoch=epoch,

@@ -201,7 +201,7 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
         outcome.status, outcome.message = "refused", exc.message
     except BpkitError as exc:
         outcome.status, outcome.message = "failed", exc.message
-    except Exception as exc:  # noqa: BLE001 - one blueprint's bug must not stop the others
+    except Exception as exc:
         outcome.status, outcome.message = "failed", f"{type(exc).__name__}: {exc}"
     return outcome
 

@@ -268,7 +268,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     if value.isdigit():
         return float(int(value))
-    import email.utils  # noqa: PLC0415 - lazy: only needed for a rare header form
+    import email.utils
 
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -332,7 +332,7 @@ def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
 
 def _ssl_reason(chain: list[BaseException]) -> str:
     """The OpenSSL reason (and verify message) of the innermost ssl.SSLError."""
-    import ssl  # noqa: PLC0415 - loaded by requests already; keeps module import light
+    import ssl
 
     for exc in chain:
         if isinstance(exc, ssl.SSLError):

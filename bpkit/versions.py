@@ -20,7 +20,8 @@ def version_problem(value: object) -> str | None:
     """Why `value` is not one strict semantic version, or None when it is."""
     if isinstance(value, bool) or not isinstance(value, str):
         if isinstance(value, (int, float)):
-            return f"{value!r} is a number to YAML: quote it, and write three parts (e.g. \"1.0.0\")"
+            return (f"{value!r} is a number to YAML: quote it, and write three parts "
+                    '(e.g. "1.0.0")')
         return "must be a string holding a semantic version such as 1.0.0"
     text = value.strip()
     if SEMVER_RE.fullmatch(value):
@@ -101,17 +102,19 @@ def _comparators(op: str, text: str) -> list[_Bound]:
     major, minor, patch = match.group("major"), match.group("minor"), match.group("patch")
     pre = tuple(match.group("pre").split(".")) if match.group("pre") else ()
     if _wild(major):
-        return [] if op in ("", "=", ">=", "<=", "^", "~", "~>") else [_Bound("<", Version(0, 0, 0))]
+        if op in ("", "=", ">=", "<=", "^", "~", "~>"):
+            return []  # "*": anything
+        return [_Bound("<", Version(0, 0, 0))]  # "<*", "!=*": nothing
     ma = int(major)
     if _wild(minor):
         low, high = Version(ma, 0, 0), Version(ma + 1, 0, 0, ("0",))
         precision = 1
     elif _wild(patch):
-        mi = int(minor)  # type: ignore[arg-type]
+        mi = int(str(minor))
         low, high = Version(ma, mi, 0), Version(ma, mi + 1, 0, ("0",))
         precision = 2
     else:
-        low = Version(ma, int(minor), int(patch), pre)  # type: ignore[arg-type]
+        low = Version(ma, int(str(minor)), int(str(patch)), pre)
         high = low
         precision = 3
     if op == "^":
@@ -195,8 +198,8 @@ def parse_range(text: str) -> Range:
     if not isinstance(text, str) or not text.strip():
         raise ValueError("empty range")
     alternatives: list[tuple[_Bound, ...]] = []
-    for alt in text.split("||"):
-        alt = alt.strip()
+    for raw_alt in text.split("||"):
+        alt = raw_alt.strip()
         if not alt:
             raise ValueError(f"empty alternative in {text!r}")
         bounds: list[_Bound] = []

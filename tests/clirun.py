@@ -43,7 +43,8 @@ def bpkit(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
             "try:\n    runpy.run_module('bpkit', run_name='__main__')\n"
             "finally:\n    print('\\nBPKIT-PEAK-RSS-KB', peak(), file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=full_env,
-                          input=stdin, capture_output=True, text=True, timeout=timeout)
+                          input=stdin, capture_output=True, text=True, timeout=timeout,
+                          check=False)
     err_lines = proc.stderr.splitlines()
     peak = 0.0
     kept = []

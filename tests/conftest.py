@@ -26,7 +26,8 @@ def monorepo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
-def _no_user_git_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _no_user_git_config(monkeypatch: pytest.MonkeyPatch,
+                        tmp_path_factory: pytest.TempPathFactory) -> None:
     """Git in tests never reads the developer's config, and commits are pinned."""
     home = tmp_path_factory.getbasetemp() / "home"
     home.mkdir(exist_ok=True)

@@ -59,7 +59,8 @@ def test_sarif_file_alongside_text(monorepo: Path) -> None:
 
 def test_strict_fails_on_warnings(monorepo: Path) -> None:
     values = monorepo / "platform/flux/chart/values.yaml"
-    values.write_text(values.read_text().replace("replicaCount: 1\n", "flux2:\n  replicaCount: 1\n"))
+    text = values.read_text().replace("replicaCount: 1\n", "flux2:\n  replicaCount: 1\n")
+    values.write_text(text)
     assert bpkit("lint", cwd=monorepo).code == 0
     run = bpkit("lint", "--strict", cwd=monorepo)
     assert run.code == 1 and "overlay-subchart-key" in run.out
@@ -98,7 +99,8 @@ def test_schema_prints_json_schema(monorepo: Path) -> None:
     for name in ("blueprint", "chart", "upstream", "values"):
         run = bpkit("schema", name, cwd=monorepo)
         data = json.loads(run.out)
-        assert data["$schema"].endswith("2020-12/schema") and data["$id"].endswith(f"{name}.schema.json")
+        assert data["$schema"].endswith("2020-12/schema")
+        assert data["$id"].endswith(f"{name}.schema.json")
 
 
 def test_project_platform_is_clean() -> None:

@@ -33,7 +33,8 @@ overlay-subchart-key = "off"
 """)
     s = load_settings(tmp_path, KNOWN)
     assert s.registry == "oci://ghcr.io/openova-io"
-    assert s.level_for("chart-type", Level.ERROR, tmp_path / "platform/x/chart/Chart.yaml") is Level.WARNING
+    chart = tmp_path / "platform/x/chart/Chart.yaml"
+    assert s.level_for("chart-type", Level.ERROR, chart) is Level.WARNING
     cilium = tmp_path / "platform/cilium/chart/values.yaml"
     assert s.level_for("overlay-subchart-key", Level.WARNING, cilium) is Level.OFF
     other = tmp_path / "platform/flux/chart/values.yaml"

@@ -21,7 +21,7 @@ _COMMANDS = {
     "rules": ("bpkit.cli.info", "rules", "List the lint rules, or explain one."),
     "schema": ("bpkit.cli.info", "schema", "Print one of the bundled JSON Schemas."),
     "package": ("bpkit.cli.package", "package", "Build reproducible chart archives."),
-    "publish": ("bpkit.cli.publish", "publish", "Lint, package and push charts to an OCI registry."),
+    "publish": ("bpkit.cli.publish", "publish", "Lint, package and push charts to a registry."),
     "changed": ("bpkit.cli.changed", "changed", "List blueprints changed between two commits."),
 }
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> Any:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - never a traceback for users
+    except Exception as exc:
         if os.environ.get("BPKIT_DEBUG"):
             raise
         click.echo(f"bpkit: internal error: {type(exc).__name__}: {exc} "

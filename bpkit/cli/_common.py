@@ -41,7 +41,7 @@ def print_problems(problems: Sequence[Problem]) -> None:
         return
     from bpkit import output
 
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr
     color = output.use_color(sys.stderr, os.environ)
     text = output.format_text(problems, output.Summary(0, 0), color=color)
     # Only the problem lines: the summary belongs to `bpkit lint`.

@@ -21,12 +21,12 @@ def rules(rule_id: str | None) -> None:
             level = settings.rule_levels.get(rule.id, rule.level).value
             click.echo(f"{rule.id:<{width}}  {level:<7}  {rule.summary}")
         return
-    rule = RULES.get(rule_id)
-    if rule is None:
+    info = RULES.get(rule_id)
+    if info is None:
         raise UsageError(f"unknown rule {rule_id!r}; `bpkit rules` lists them")
-    level = settings.rule_levels.get(rule.id, rule.level).value
-    click.echo(f"{rule.id} (default level: {rule.level.value}; here: {level})\n")
-    click.echo(_dedent_doc(rule.doc))
+    level = settings.rule_levels.get(info.id, info.level).value
+    click.echo(f"{info.id} (default level: {info.level.value}; here: {level})\n")
+    click.echo(_dedent_doc(info.doc))
 
 
 def _dedent_doc(doc: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -53,8 +54,8 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
     with_problems = len({_owner(p.path, result) for p in result.problems} - {None})
     summary = output.Summary(blueprints=len(result.blueprints), files=result.files,
                              blueprints_with_problems=with_problems)
-    stream = click.get_text_stream("stdout")
-    if hasattr(stream, "reconfigure"):
+    stream = sys.stdout
+    if isinstance(stream, io.TextIOWrapper):
         stream.reconfigure(errors="backslashreplace")
     problems = result.problems
     if fmt in ("github", "sarif"):

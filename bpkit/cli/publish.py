@@ -55,7 +55,7 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
     unless --force; an unchanged re-publish does nothing.
     """
     from bpkit.cli._common import lint_selected, print_problems, settings_here
-    from bpkit.publish import Destination, prepare, push_all
+    from bpkit.publish import prepare, push_all
 
     settings = settings_here()
     paths = None
