@@ -46,6 +46,7 @@ class Discovery:
 
 
 def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path]) -> None:
+    """`folder` is already resolved, so only symlinked entries need resolving."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
@@ -56,22 +57,22 @@ def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path]) -> None:
         try:
             if not entry.is_dir(follow_symlinks=True):
                 continue
+            real = Path(entry.path).resolve() if entry.is_symlink() else folder / entry.name
         except OSError:
             continue
-        path = Path(entry.path)
-        real = path.resolve()
         if real in seen:  # symlink loops and duplicate links
             continue
         seen.add(real)
-        if is_blueprint_dir(path):
+        if is_blueprint_dir(real):
             found.append(real)
         elif depth > 1:
-            _scan(path, depth - 1, seen, found)
+            _scan(real, depth - 1, seen, found)
 
 
 def blueprints_under(folder: Path, depth: int = MAX_DEPTH) -> list[Path]:
     found: list[Path] = []
-    _scan(folder, depth, {folder.resolve()}, found)
+    resolved = folder.resolve()
+    _scan(resolved, depth, {resolved}, found)
     return found
 
 

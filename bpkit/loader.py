@@ -156,6 +156,7 @@ def _loader_class() -> Any:
                 return str_tag
             return map_tag if kind is MappingNode else seq_tag
 
+    FastLoader.shared_tags = (str_tag, map_tag, seq_tag)  # type: ignore[attr-defined]
     return FastLoader
 
 
@@ -176,17 +177,22 @@ def _construct(root: Node, fallback: Any) -> Any:
     anything else (numbers, booleans, merge keys, explicit tags) through
     ruamel's safe constructor. Shared (aliased) nodes give shared objects."""
     memo: dict[int, Any] = {}
+    # Implicitly resolved nodes carry the loader's shared Tag objects.
+    str_tag, map_tag, seq_tag = getattr(fallback, "shared_tags", (None, None, None))
 
     def build(node: Node) -> Any:
         cls = type(node)
-        tag = str(node.ctag)
+        ctag = node.ctag
         if cls is ScalarNode:
-            return node.value if tag == _STR else fallback.construct_object(node, deep=True)
+            if ctag is str_tag or str(ctag) == _STR:
+                return node.value
+            return fallback.construct_object(node, deep=True)
         ident = id(node)
         if ident in memo:
             return memo[ident]
+        tag = _MAP if ctag is map_tag else _SEQ if ctag is seq_tag else str(ctag)
         if cls is MappingNode and tag == _MAP:
-            if any(str(k.ctag) == _MERGE_TAG for k, _ in node.value):
+            if any(k.value == "<<" and str(k.ctag) == _MERGE_TAG for k, _ in node.value):
                 result = fallback.construct_object(node, deep=True)
             else:
                 result = {}

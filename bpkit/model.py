@@ -7,6 +7,7 @@ simply skip what they cannot see.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,17 @@ class Blueprint:
     values: Document | None = None
     chart_dir: Path = field(default_factory=Path)
     problems: list[Problem] = field(default_factory=list)  # from loading
+
+    _chart_names: frozenset[str] | None = field(default=None, repr=False)
+
+    def chart_has(self, name: str) -> bool:
+        """Whether the chart folder holds an entry `name` (one listing per blueprint)."""
+        if self._chart_names is None:
+            try:
+                self._chart_names = frozenset(os.listdir(self.chart_dir))
+            except OSError:
+                self._chart_names = frozenset()
+        return name in self._chart_names
 
     @property
     def name(self) -> str:
@@ -128,6 +140,8 @@ def _chart_dir(path: Path, blueprint: Document | None) -> Path:
         ref = data["spec"]["manifests"]["chart"]  # type: ignore[index]
     except (TypeError, KeyError):
         ref = None
+    if ref in ("./chart", "chart", "./chart/", "chart/"):
+        return path / CHART_DIR
     if isinstance(ref, str) and ref and not ref.startswith(("/", "oci://")):
         candidate = (path / ref).resolve()
         if candidate.is_dir() and candidate.is_relative_to(path):

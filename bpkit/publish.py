@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from bpkit.errors import BpkitError, ImmutableReleaseError
+from bpkit.errors import BpkitError, ImmutableReleaseError, UsageError
 from bpkit.model import Blueprint
 from bpkit.package import Package, build_package
 from bpkit.problem import Problem
@@ -121,6 +121,8 @@ def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
         where = _shown(bp)
         try:
             packages.append(build_package(bp, by_blueprint[bp.path]))
+        except UsageError:
+            raise  # e.g. a bad SOURCE_DATE_EPOCH: wrong for every blueprint, exit 2
         except BpkitError as exc:
             status: Status = "lint failed" if exc.__class__.__name__ == "LintFailed" else "failed"
             failed.append(Outcome(where, bp.chart_name or bp.expected_chart_name,

@@ -14,7 +14,8 @@ from bpkit.discover import is_blueprint_dir
 from bpkit.errors import UsageError
 from bpkit.model import SEMVER_RE
 
-_TAG_RE = re.compile(r"(?P<group>[^/]+)/(?P<name>[^/]+)/v(?P<version>[^/]+)")
+# The group may hold slashes: roots are folders under the repository root.
+_TAG_RE = re.compile(r"(?P<group>.+)/(?P<name>[^/]+)/v(?P<version>[^/]+)")
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,15 @@ def parse_tag(tag: str, root: Path, roots: Iterable[str]) -> ReleaseTag:
     match = _TAG_RE.fullmatch(raw)
     if match is None:
         parts = raw.split("/")
-        if len(parts) == 3 and not parts[2].startswith("v"):
+        if len(parts) >= 3 and all(parts) and not parts[-1].startswith("v"):
             raise UsageError(f"release tag {tag!r}: the version part must start with v ({shape})")
         raise UsageError(f"release tag {tag!r} is not of the form {shape}")
     group, name, version = match.group("group", "name", "version")
     if group not in roots:
         raise UsageError(f"release tag {tag!r}: {group!r} is not a blueprint folder "
                          f"({', '.join(roots)})")
+    if name.startswith("."):
+        raise UsageError(f"release tag {tag!r}: {name!r} is not a blueprint name")
     if not SEMVER_RE.fullmatch(version):
         raise UsageError(f"release tag {tag!r}: {version!r} is not a semantic version "
                          "(MAJOR.MINOR.PATCH)")

@@ -7,8 +7,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import click
-
 from bpkit.discover import find_repo_root
 from bpkit.model import Blueprint
 from bpkit.problem import Problem

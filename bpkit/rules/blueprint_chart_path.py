@@ -39,6 +39,8 @@ def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     if not isinstance(ref, str) or not ref:
         return  # the schema reports a missing or mistyped path
     where = ("spec", "manifests", "chart")
+    if ref in ("./chart", "chart") and bp.chart_has("Chart.yaml"):
+        return  # the usual case, without resolving paths
     if ref.startswith("/"):
         yield doc.problem(where, ID, f"chart path {ref!r} must be relative to blueprint.yaml")
         return

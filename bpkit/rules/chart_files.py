@@ -34,7 +34,7 @@ LEVEL = Level.ERROR
 def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     if not bp.chart_dir.is_dir() or bp.chart is None:
         return
-    if any((bp.chart_dir / name).exists() for name in VENDORED):
+    if any(bp.chart_has(name) for name in VENDORED):
         return  # chart-vendored reports those; packaging would stop at them first
     from bpkit import archive
 

@@ -39,8 +39,8 @@ VENDORED = tuple(_WHY)
 
 def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     for name, why in _WHY.items():
-        path = bp.chart_dir / name
-        if path.exists() or path.is_symlink():
+        if bp.chart_has(name):
+            path = bp.chart_dir / name
             yield Problem(display_path(path), 0, 0, ID, LEVEL,
                           f"{why}; remove it and name the upstream in values.yaml's "
                           "catalystBlueprint.upstream")

@@ -1,0 +1,64 @@
+"""`bpkit changed`: the blueprints a release job fans out over."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+FORMATS = ("names", "json", "matrix")
+
+
+@click.command()
+@click.option("--base", required=True, metavar="REF",
+              help="Compare from the merge base of REF and HEAD (a pull request), or from REF "
+                   "itself with --head.")
+@click.option("--head", metavar="REF",
+              help="Compare REF..HEAD-REF as two commits (a push: --base is the commit before "
+                   "it). Default: HEAD, with merge-base semantics.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="names",
+              show_default=True,
+              help="names: one blueprint path a line; json: every change with its status; "
+                   "matrix: a GitHub Actions matrix, also written to $GITHUB_OUTPUT.")
+@click.option("--all-if-unknown", is_flag=True,
+              help="When the clone cannot tell (shallow, missing base, first commit), list "
+                   "every blueprint with a warning instead of failing.")
+def changed(base: str, head: str | None, fmt: str, all_if_unknown: bool) -> None:
+    """List the blueprints whose blueprint.yaml or packaged chart files changed.
+
+    Files .helmignore leaves out of the package, README files and other files
+    in the blueprint folder do not count; an edit to chart/.helmignore does.
+    A renamed blueprint is listed under its new name; a deleted one is not a
+    publish target (reported on stderr, or as "publish": false in json).
+    """
+    from bpkit.changes import RENAMED, UnknownHistoryError, changed_blueprints
+    from bpkit.cli._common import settings_here
+
+    settings = settings_here()
+    try:
+        result = changed_blueprints(settings.root, base, head, roots=settings.roots,
+                                    all_if_unknown=all_if_unknown)
+    except UnknownHistoryError as exc:
+        raise UnknownHistoryError(f"{exc.message} (or pass --all-if-unknown to list every "
+                                  "blueprint)") from None
+    if result.warning:
+        click.echo(f"bpkit: warning: {result.warning}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    for change in result.changes:
+        if not change.publish:
+            click.echo(f"bpkit: {change.path}: deleted; not a publish target", err=True)
+        elif change.status == RENAMED:
+            click.echo(f"bpkit: {change.path}: renamed from {change.renamed_from}", err=True)
+    if fmt == "names":
+        for change in result.targets:
+            click.echo(change.path)
+        return
+    matrix = json.dumps(result.matrix(), separators=(",", ":"))
+    click.echo(matrix)
+    out_file = os.environ.get("GITHUB_OUTPUT")
+    if out_file:
+        with open(out_file, "a", encoding="utf-8") as fh:
+            fh.write(f"matrix={matrix}\ncount={len(result.targets)}\n")

@@ -1,0 +1,62 @@
+"""The `bpkit-lint` pre-commit hook, run by real pre-commit in a real git repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.blueprints import write_tree
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+def run(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
+
+
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One hook environment for the module: installing bpkit into it takes a while."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def test_hook_lints_changed_blueprints(tmp_path: Path, pre_commit_home: Path) -> None:
+    mono = tmp_path / "mono"
+    mono.mkdir()
+    env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home), "NO_COLOR": "1"}
+    env.pop("GITHUB_ACTIONS", None)
+    run("git", "init", "-q", "-b", "main", cwd=mono, env=env)
+    write_tree(mono)
+    (mono / "README.md").write_text("# monorepo\n")
+    run("git", "add", "-A", cwd=mono, env=env)
+    pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "bpkit-lint"]
+
+    clean = run(*pre_commit, "--files", "platform/flux/chart/values.yaml", "README.md",
+                cwd=mono, env=env)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "bpkit lint" in clean.stdout and "Passed" in clean.stdout
+
+    chart = mono / "platform/flux/chart/Chart.yaml"
+    chart.write_text(chart.read_text() + "dependencies: []\n")
+    run("git", "add", "-A", cwd=mono, env=env)
+    broken = run(*pre_commit, "--files", "platform/flux/chart/Chart.yaml",
+                 "platform/flux/blueprint.yaml", cwd=mono, env=env)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "Failed" in broken.stdout
+    lines = [ln for ln in broken.stdout.splitlines() if "chart-dependencies" in ln]
+    assert len(lines) == 1  # two files of one blueprint: linted once
+    assert lines[0].startswith("platform/flux/chart/Chart.yaml:")
+
+    # Files outside blueprints are not passed to the hook at all.
+    (mono / "docs").mkdir()
+    (mono / "docs" / "x.yaml").write_text("a: [\n")
+    run("git", "add", "-A", cwd=mono, env=env)
+    skipped = run(*pre_commit, "--files", "docs/x.yaml", cwd=mono, env=env)
+    assert skipped.returncode == 0
+    assert "no files to check" in skipped.stdout.lower()
