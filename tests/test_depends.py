@@ -1,0 +1,67 @@
+"""Dependencies between blueprints: targets, ranges, cycles, siblings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bpkit.lint import lint_paths
+from bpkit.settings import Settings
+from tests.blueprints import write_blueprint
+
+
+def dep(name: str, rng: str = "^1.0") -> str:
+    return f"    - blueprint: bp-{name}\n      version: \"{rng}\"\n"
+
+
+def lint(root: Path, *paths: str) -> list[tuple[str, str, int]]:
+    result = lint_paths([str(root / p) for p in paths], Settings(root=root))
+    return [(p.rule, p.message, p.line) for p in result.problems]
+
+
+def test_three_blueprint_cycle_is_named_whole_and_once(tmp_path: Path) -> None:
+    write_blueprint(tmp_path, "a", depends=dep("b"))
+    write_blueprint(tmp_path, "b", depends=dep("c"))
+    write_blueprint(tmp_path, "c", depends=dep("a"))
+    write_blueprint(tmp_path, "d", depends=dep("a"))  # depends on the cycle, not in it
+    problems = lint(tmp_path, "platform")
+    cycles = [p for p in problems if p[0] == "depends-cycle"]
+    assert cycles == [("depends-cycle", "dependency cycle: bp-a -> bp-b -> bp-c -> bp-a", 13)]
+
+
+def test_dependency_outside_the_linted_set_resolves_through_siblings(tmp_path: Path) -> None:
+    write_blueprint(tmp_path, "cert-manager", version="1.4.0")
+    write_blueprint(tmp_path, "shop", group="products", depends=dep("cert-manager", "~1.4"))
+    # As pre-commit does: only the changed blueprint's file is passed.
+    assert lint(tmp_path, "products/shop/blueprint.yaml") == []
+    write_blueprint(tmp_path, "shop", group="products", depends=dep("cert-manager", "^2.0"))
+    assert lint(tmp_path, "products/shop/blueprint.yaml") == [
+        ("depends-version", "bp-cert-manager is at 1.4.0, outside the range '^2.0'", 14)]
+
+
+def test_cycle_through_a_sibling_is_reported_in_the_linted_blueprint(tmp_path: Path) -> None:
+    write_blueprint(tmp_path, "a", depends=dep("b"))
+    write_blueprint(tmp_path, "b", depends=dep("a"))
+    problems = lint(tmp_path, "platform/b")
+    assert [(r, m) for r, m, _ in problems] == [("depends-cycle",
+                                                "dependency cycle: bp-b -> bp-a -> bp-b")]
+
+
+def test_unknown_target_suggests_the_bp_prefix(tmp_path: Path) -> None:
+    write_blueprint(tmp_path, "cert-manager")
+    write_blueprint(tmp_path, "flux", depends="    - blueprint: cert-manager\n      version: ^1.0\n")
+    problems = lint(tmp_path, "platform")
+    assert problems[0][0] == "depends-target" and "did you mean bp-cert-manager?" in problems[0][1]
+
+
+def test_invalid_ranges(tmp_path: Path) -> None:
+    write_blueprint(tmp_path, "cert-manager")
+    write_blueprint(tmp_path, "flux", depends=dep("cert-manager", ">=1.0 <"))
+    problems = lint(tmp_path, "platform")
+    assert [p[0] for p in problems] == ["depends-version"]
+    assert "not valid" in problems[0][1]
+
+
+def test_self_dependency(tmp_path: Path) -> None:
+    write_blueprint(tmp_path, "flux", depends=dep("flux"))
+    problems = lint(tmp_path, "platform")
+    assert ("depends-target", "bp-flux depends on itself", 13) in problems
