@@ -213,8 +213,9 @@ class _Repo:
 
     def commit(self, ref: str) -> str | None:
         """The commit `ref` names, or None when the clone has no such commit."""
-        status, out, _ = self.run("rev-parse", "--verify", "--quiet", "--end-of-options",
-                                  f"{ref}^{{commit}}")
+        if ref.startswith("-"):  # never an option to git
+            return None
+        status, out, _ = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
         sha = out.strip()
         return sha if status == 0 and sha else None
 
@@ -343,7 +344,7 @@ def counts_as_change(rel: str, rules: Iterable[HelmIgnore | None]) -> bool:
     if _README.fullmatch(chart_rel.rsplit("/", 1)[-1]):
         return False
     parts = chart_rel.split("/")
-    if parts[0] == "charts" and len(parts) > 2 and parts[1][:1] in ("_", "."):
+    if parts[0] == "charts" and len(parts) > 1 and parts[1][:1] in ("_", "."):
         return False  # Helm drops these from the chart
     return any(_packaged(chart_rel, r) for r in rules)
 
@@ -413,6 +414,8 @@ def _resolve_head(repo: _Repo, head: str | None) -> str:
         return sha
     if head is None:
         raise GitError(f"{repo.top}: HEAD names no commit (no commits yet?)")
+    if head.startswith("-"):
+        raise GitError(f"head {head!r} is not a revision")
     if repo.shallow():
         raise GitError(f"head {head} is not in this shallow clone; {FETCH_HINT}")
     raise GitError(f"head {head}: no such commit in this clone")
@@ -424,7 +427,7 @@ def _resolve_base(repo: _Repo, base: str) -> str:
             f"base {base[:12]}... is the all-zero commit id (the push created the branch): "
             "there is no earlier commit to compare with")
     if base.startswith("-"):
-        raise GitError(f"base {base!r}: not a revision")
+        raise GitError(f"base {base!r} is not a revision")
     sha = repo.commit(base)
     if sha is not None:
         return sha

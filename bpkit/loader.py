@@ -156,7 +156,7 @@ def _loader_class() -> Any:
                 return str_tag
             return map_tag if kind is MappingNode else seq_tag
 
-    FastLoader.shared_tags = (str_tag, map_tag, seq_tag)  # type: ignore[attr-defined]
+    FastLoader.shared_tags = (str_tag, map_tag, seq_tag)
     return FastLoader
 
 

@@ -192,6 +192,7 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
             elif result.status == "overwritten":
                 outcome.message = f"replaced {result.previous_digest} (--force)"
         else:
+            previous = target.existing_digest(artifact) if force else None
             written = target.push(artifact, force=force)
             served = _digest(target.read_manifest(artifact.name, artifact.tag))
             if served != artifact.digest:
@@ -199,6 +200,8 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
                                             f"{artifact.digest}")
             outcome.status = "published" if written else "unchanged"
             outcome.message = "" if written else "already published"
+            if written and previous is not None:  # same words as for a registry
+                outcome.status, outcome.message = "overwritten", f"replaced {previous} (--force)"
     except ImmutableReleaseError as exc:
         outcome.status, outcome.message = "refused", exc.message
     except BpkitError as exc:

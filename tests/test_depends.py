@@ -50,7 +50,8 @@ def test_unknown_target_suggests_the_bp_prefix(tmp_path: Path) -> None:
     write_blueprint(tmp_path, "cert-manager")
     write_blueprint(tmp_path, "flux", depends="    - blueprint: cert-manager\n      version: ^1.0\n")
     problems = lint(tmp_path, "platform")
-    assert problems[0][0] == "depends-target" and "did you mean bp-cert-manager?" in problems[0][1]
+    assert problems[0][0] == "depends-target"
+    assert "did you mean bp-cert-manager?" in problems[0][1]
 
 
 def test_invalid_ranges(tmp_path: Path) -> None:

@@ -108,7 +108,8 @@ def test_lint_errors_stop_only_that_blueprint(monorepo: Path) -> None:
 
 
 def test_warnings_are_shown_but_do_not_stop(monorepo: Path) -> None:
-    (monorepo / "pyproject.toml").write_text('[tool.bpkit.rules]\nchart-name = "warning"\nblueprint-name = "warning"\n')
+    (monorepo / "pyproject.toml").write_text(
+        '[tool.bpkit.rules]\nchart-name = "warning"\nblueprint-name = "warning"\n')
     chart = monorepo / "platform" / "flux" / "chart" / "Chart.yaml"
     chart.write_text(chart.read_text().replace("name: bp-flux", "name: flux"))
     r = bpkit("package", "flux", cwd=monorepo)

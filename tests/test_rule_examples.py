@@ -18,7 +18,7 @@ from bpkit.lint import lint_paths
 from bpkit.rules import RULES
 from bpkit.settings import Settings
 
-NO_EXAMPLES = {"version-bump"}  # needs git history: tests/test_changes.py
+NO_EXAMPLES = {"version-bump"}  # needs git history: tests/test_version_gate.py
 
 _BLOCK = re.compile(r"^(Passing|Failing)::\n\n((?:(?:    .*)?\n)+)", re.MULTILINE)
 

@@ -15,12 +15,13 @@ FORMATS = ("names", "json", "matrix")
               help="Compare from the merge base of REF and HEAD (a pull request), or from REF "
                    "itself with --head.")
 @click.option("--head", metavar="REF",
-              help="Compare REF..HEAD-REF as two commits (a push: --base is the commit before "
-                   "it). Default: HEAD, with merge-base semantics.")
+              help="Compare the two commits --base and --head as they are (a push: --base is "
+                   "the commit before it). Default: HEAD, compared from the merge base.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="names",
               show_default=True,
               help="names: one blueprint path a line; json: every change with its status; "
-                   "matrix: a GitHub Actions matrix, also written to $GITHUB_OUTPUT.")
+                   "matrix: a GitHub Actions matrix, also written to $GITHUB_OUTPUT as matrix= "
+                   "(with count=N).")
 @click.option("--all-if-unknown", is_flag=True,
               help="When the clone cannot tell (shallow, missing base, first commit), list "
                    "every blueprint with a warning instead of failing.")

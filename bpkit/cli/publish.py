@@ -71,8 +71,9 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
     if tag is not None:
         version = selected[0].version
         if version != tag.version:
+            found = f"says {version}" if version else "has no usable version"
             raise UsageError(f"release tag {release_tag} says {tag.version} but "
-                             f"{tag.folder}/chart/Chart.yaml says {version}", exit_code=1)
+                             f"{tag.folder}/chart/Chart.yaml {found}", exit_code=1)
     dest = _destination(settings, registry, layout_dir, username, password_stdin, plain_http,
                         ca_file, retry_budget)
     packages, outcomes = prepare(selected, problems)

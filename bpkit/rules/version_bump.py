@@ -3,11 +3,33 @@
 A release is immutable: pushing changed content under an existing version
 is refused by `bpkit publish`, so a change that does not raise
 Chart.yaml's version cannot be released. With `bpkit lint --base REF`
-(pull requests), every blueprint whose blueprint.yaml or packaged chart
-files changed since the merge base with REF must have a Chart.yaml version
-greater than the base's (`spec.version` follows it, see
-blueprint-version). New blueprints pass. Without `--base` this rule does
-nothing.
+(pull requests), every blueprint that changed between the merge base of
+REF and HEAD and the working tree (committed or not, since lint reads the
+working tree) must have a Chart.yaml version greater than the base's, in
+SemVer order (`spec.version` follows it, see blueprint-version):
+
+- the same version is an error naming it; so is one differing only in
+  build metadata, which SemVer order ignores;
+- a lower version is an error naming both;
+- a higher version passes, and so does a blueprint that is new (no
+  Chart.yaml at the merge base) or renamed (a new chart name).
+
+What counts as a change is what `bpkit changed` counts: `blueprint.yaml`,
+and files under `chart/` that `helm package` would archive. Files the
+chart's `.helmignore` leaves out, README files and other files in the
+blueprint folder do not count; an edit to `chart/.helmignore` does (Helm
+archives it, and it decides what else is archived). Without `--base` this
+rule does nothing. A clone without the merge base (a shallow checkout)
+stops the run with exit 2 and says to fetch full history
+(`fetch-depth: 0` in actions/checkout).
+
+Example (chart/values.yaml edited; the merge base has version 1.0.0)::
+
+    # file: chart/Chart.yaml
+    apiVersion: v2
+    name: bp-flux
+    version: 1.0.0    # error: unchanged; 1.0.1 passes, 0.9.0 is an error naming both
+    type: application
 """
 
 from collections.abc import Iterator

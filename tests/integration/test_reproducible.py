@@ -99,7 +99,10 @@ def two_checkouts(tmp_path: Path) -> tuple[Path, Path]:
 def package_all(repo: Path, env: dict[str, str], mask: int) -> dict[str, bytes]:
     out = repo / "out"
     r = run(repo, "package", "--all", "--out", str(out), env=env, mask=mask)
-    printed = dict(reversed(line.split()) for line in r.lines)
+    printed: dict[str, str] = {}
+    for line in r.lines:
+        path, digest = line.split()
+        printed[digest] = path
     found = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert sorted(found) == ARCHIVES
     for name, data in found.items():
@@ -116,7 +119,7 @@ def digests(repo: Path, env: dict[str, str], mask: int) -> dict[str, str]:
 
 def mtimes(data: bytes) -> set[int]:
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        return {m.mtime for m in tar.getmembers()}
+        return {int(m.mtime) for m in tar.getmembers()}
 
 
 def layout_manifest(repo: Path, name: str) -> dict[str, Any]:
