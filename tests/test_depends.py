@@ -48,7 +48,8 @@ def test_cycle_through_a_sibling_is_reported_in_the_linted_blueprint(tmp_path: P
 
 def test_unknown_target_suggests_the_bp_prefix(tmp_path: Path) -> None:
     write_blueprint(tmp_path, "cert-manager")
-    write_blueprint(tmp_path, "flux", depends="    - blueprint: cert-manager\n      version: ^1.0\n")
+    bare = "    - blueprint: cert-manager\n      version: ^1.0\n"
+    write_blueprint(tmp_path, "flux", depends=bare)
     problems = lint(tmp_path, "platform")
     assert problems[0][0] == "depends-target"
     assert "did you mean bp-cert-manager?" in problems[0][1]
