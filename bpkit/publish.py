@@ -10,14 +10,16 @@ OCI image layout folder (`dist/oci`).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from bpkit.errors import BpkitError, ImmutableReleaseError, UsageError
+from bpkit.errors import AuthError, BpkitError, ImmutableReleaseError, RegistryError, UsageError
 from bpkit.model import Blueprint
+from bpkit.oci import Artifact
 from bpkit.package import Package, build_package
 from bpkit.problem import Problem
 
@@ -25,6 +27,7 @@ Status = Literal["published", "unchanged", "overwritten", "would publish", "woul
                  "would refuse", "refused", "failed", "lint failed"]
 OK_STATUSES = {"published", "unchanged", "overwritten", "would publish", "would skip"}
 DEFAULT_JOBS = 4
+_SETTLE_PAUSE = 0.25  # seconds before a push that failed is tried once more
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,7 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
                 outcome.message = f"already holds {existing}"
             return outcome
         if targets.dest.registry is not None:
-            result = target.push(artifact, force=force)
+            result = _push_settled(target, artifact, force=force)
             outcome.status = result.status
             if result.status == "unchanged":
                 outcome.message = "already published"
@@ -209,6 +212,36 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
     except Exception as exc:
         outcome.status, outcome.message = "failed", f"{type(exc).__name__}: {exc}"
     return outcome
+
+
+def _push_settled(target: Any, artifact: Artifact, *, force: bool) -> Any:
+    """Push; after a failure, one more attempt within what is left of the retry budget.
+
+    Two publishers of one release at once trip over docker-registry's
+    filesystem storage, which rewrites link files in place (truncate, then
+    write): a reader can meet an empty link and answer 500 (reading the tag)
+    or "blob unknown" (a manifest PUT), though nothing is wrong a moment
+    later. A fresh attempt settles it: its first request finds the tag
+    holding our digest, or the push goes through with the blobs already
+    there. Credentials and refusals are never retried; a budget spent on
+    retries leaves no time for another attempt.
+    """
+    budget = float(target.retry_budget)
+    start = time.monotonic()
+    try:
+        return target.push(artifact, force=force)
+    except (AuthError, ImmutableReleaseError, UsageError):
+        raise
+    except RegistryError:
+        left = budget - (time.monotonic() - start) - _SETTLE_PAUSE
+        if left <= 0:
+            raise
+    time.sleep(_SETTLE_PAUSE)
+    target.retry_budget = left
+    try:
+        return target.push(artifact, force=force)
+    finally:
+        target.retry_budget = budget
 
 
 def _digest(data: bytes) -> str:

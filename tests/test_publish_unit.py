@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +27,7 @@ import bpkit.registry as registry_module
 from bpkit.cli import publish as cli_publish
 from bpkit.cli._common import lint_selected, settings_here
 from bpkit.credentials import Credentials
-from bpkit.errors import ImmutableReleaseError, RegistryError, UsageError
+from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
 from bpkit.oci import Artifact
 from bpkit.package import Package
 from bpkit.publish import Destination, Outcome, prepare, push_all
@@ -43,6 +48,9 @@ class FakeRegistry:
     def __init__(self) -> None:
         self.tags: dict[str, str] = {}  # name -> digest
         self.fail: dict[str, BaseException] = {}
+        self.fail_times: dict[str, int] = {}  # how many calls fail; absent: all of them
+        self.calls: dict[str, int] = {}
+        self.budgets: list[float] = []
         self.delay = 0.0
         self.targets: list[FakeTarget] = []
         self.lock = threading.Lock()
@@ -60,6 +68,7 @@ class FakeTarget:
         self.ref = ref
         self.kwargs = {"credentials": credentials, "plain_http": plain_http,
                        "ca_file": ca_file, "retry_budget": retry_budget}
+        self.retry_budget = retry_budget
         self.closed = False
         self.threads: set[int] = set()
         with self.registry.lock:
@@ -73,8 +82,11 @@ class FakeTarget:
         time.sleep(self.registry.delay)
         with self.registry.lock:
             self.registry.active -= 1
+            calls = self.registry.calls[artifact.name] = self.registry.calls.get(
+                artifact.name, 0) + 1
+            self.registry.budgets.append(self.retry_budget)
         error = self.registry.fail.get(artifact.name)
-        if error is not None:
+        if error is not None and calls <= self.registry.fail_times.get(artifact.name, calls):
             raise error
 
     def existing_digest(self, artifact: Artifact) -> str | None:
@@ -208,6 +220,55 @@ def test_one_failure_does_not_stop_the_others(many: list[Package], fake: FakeReg
     published = [o.name for o in outcomes if o.status == "published"]
     assert len(published) == len(many) - 2
     assert sorted(fake.tags) == sorted(published)
+
+
+def test_a_failed_push_is_tried_once_more(packages: list[Package], fake: FakeRegistry) -> None:
+    """Two publishers at once can make docker-registry answer 500 for a moment."""
+    fake.fail["bp-flux"] = RegistryError("127.0.0.1:5000: reading the manifest back failed: "
+                                         "HTTP 500 Internal Server Error")
+    fake.fail_times["bp-flux"] = 1
+    start = time.monotonic()
+    result = by_name(push_all(packages, Destination(registry=URL, retry_budget=10)))
+    assert time.monotonic() - start < 2
+    assert result["bp-flux"].status == "published", result["bp-flux"].message
+    assert fake.calls == {"bp-flux": 2, "bp-cert-manager": 1}
+    # The second attempt only gets what is left of the budget; the budget is restored.
+    assert fake.budgets.count(10) == 2 and len(fake.budgets) == 3
+    assert 9 < min(fake.budgets) < 10
+    assert all(t.retry_budget == 10 for t in fake.targets)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [AuthError("authentication failed for registry.example"),
+     ImmutableReleaseError("already holds sha256:1"),
+     UsageError("bad tag")],
+)
+def test_refusals_are_not_tried_again(packages: list[Package], fake: FakeRegistry,
+                                      error: Exception) -> None:
+    fake.fail["bp-flux"] = error
+    result = by_name(push_all(packages, Destination(registry=URL)))["bp-flux"]
+    assert result.status in ("failed", "refused") and result.message == str(error)
+    assert fake.calls["bp-flux"] == 1
+
+
+def test_no_second_attempt_once_the_budget_is_spent(packages: list[Package],
+                                                    fake: FakeRegistry) -> None:
+    fake.fail["bp-flux"] = RegistryError("registry.example: gave up within the budget")
+    fake.delay = 0.3
+    start = time.monotonic()
+    result = by_name(push_all(packages[1:], Destination(registry=URL, retry_budget=0.4)))
+    assert result["bp-flux"].message == "registry.example: gave up within the budget"
+    assert fake.calls["bp-flux"] == 1
+    assert time.monotonic() - start < 1
+
+
+def test_a_failure_that_persists_is_reported(packages: list[Package], fake: FakeRegistry) -> None:
+    fake.fail["bp-flux"] = RegistryError("cannot connect to 127.0.0.1:1: connection refused")
+    result = by_name(push_all(packages, Destination(registry=URL)))["bp-flux"]
+    assert result.status == "failed"
+    assert result.message == "cannot connect to 127.0.0.1:1: connection refused"
+    assert fake.calls["bp-flux"] == 2
 
 
 def test_dry_run_says_what_would_happen_and_pushes_nothing(
@@ -448,6 +509,7 @@ def test_command_publishes_to_the_default_layout(monorepo: Path) -> None:
     r = bpkit("publish", "--all", cwd=monorepo)
     assert r.code == 0, r.err
     assert r.lines[-1] == f"2 of 2 published to OCI layout {monorepo / 'dist' / 'oci'}"
+    assert r.err == ""  # no progress lines when stderr is not a terminal
     index = json.loads((monorepo / "dist" / "oci" / "index.json").read_text())
     assert len(index["manifests"]) == 2
 
@@ -504,3 +566,32 @@ def test_command_release_tag(monorepo: Path) -> None:
                   cwd=monorepo)
     assert right.code == 0, right.err
     assert [row["name"] for row in json.loads(right.out)["results"]] == ["bp-flux"]
+
+
+def test_progress_on_a_terminal(monorepo: Path) -> None:
+    """One line per finished blueprint on stderr when it is a terminal; stdout unchanged."""
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("BPKIT_REGISTRY", "GITHUB_OUTPUT",
+                                                             "GITHUB_STEP_SUMMARY")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bpkit", "publish", "--all"], cwd=monorepo,
+                              env=env, stdout=subprocess.PIPE, stderr=child, timeout=60,
+                              check=False)
+        os.close(child)
+        seen = b""
+        while select.select([main], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(main)
+    assert proc.returncode == 0
+    lines = sorted(seen.decode().replace("\r", "").splitlines())
+    assert lines == ["  ok bp-cert-manager:1.0.0 published", "  ok bp-flux:1.0.0 published"]
+    assert proc.stdout.decode().splitlines()[0].split() == ["BLUEPRINT", "VERSION", "STATUS",
+                                                            "DIGEST"]
