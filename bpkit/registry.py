@@ -829,7 +829,15 @@ class RegistryTarget:
         return _one_line(redact(text, self._secrets), 300)
 
     def _error(self, doing: str, resp: Any) -> RegistryError:
-        return RegistryError(f"{self.ref.host}: {doing} failed: {self._status_text(resp)}")
+        hint = ""
+        body = resp.content or b""
+        method = getattr(getattr(resp, "request", None), "method", "")
+        if self.plain_http and (b"HTTP request to an HTTPS server" in body or (
+                resp.status_code == 400 and method == "HEAD" and not body)):
+            # What an HTTPS server answers to plain HTTP (a HEAD carries no text).
+            hint = " (if the registry speaks HTTPS, pass --ca-file with its CA bundle)"
+        return RegistryError(
+            f"{self.ref.host}: {doing} failed: {self._status_text(resp)}{hint}")
 
 
 def _sha256(data: bytes) -> str:

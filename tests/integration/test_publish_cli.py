@@ -369,6 +369,11 @@ def test_tls_registry_with_ca_file(repo: Path, tls_registry: RunningRegistry) ->
         assert "\n" not in message
         assert tls_registry.tags("bp-cilium") == []
 
+    # No CA file: loopback means plain HTTP, and the message says what to do.
+    plain = run(repo, "publish", "cilium", "--registry", tls_registry.url, "--format", "json")
+    assert plain.code == 1
+    assert "pass --ca-file" in results(plain)["bp-cilium"]["message"]
+
 
 def test_refused_connection_fails_fast(repo: Path) -> None:
     port = free_port()
