@@ -28,4 +28,4 @@ command -v python3.12 >/dev/null 2>&1 || { echo "test-all: python3.12 is needed 
 
 boot=.tox/.bootstrap
 [ -x "$boot/bin/tox" ] || { python3 -m venv "$boot" && "$boot/bin/pip" install -q "tox>=4.11"; }
-exec "$boot/bin/tox" run-parallel --parallel-no-spinner -e py311,py312,lint "$@"
+exec "$boot/bin/tox" run-parallel --parallel-live -e py311,py312,lint "$@"
