@@ -107,3 +107,17 @@ def test_project_platform_is_clean() -> None:
     run = bpkit("lint", "--strict", "platform/", cwd=REPO)
     assert run.code == 0, run.out + run.err
     assert "10 blueprints clean" in run.out
+
+
+def test_lint_never_imports_the_network_or_git_stack(monorepo: Path) -> None:
+    """The pre-commit hook runs lint on every commit: keep its imports cheap."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom bpkit.cli import main\n"
+            "try:\n    main(['lint', 'platform'])\nexcept SystemExit as e:\n    code = e.code\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'oras', 'requests', 'git',"
+            " 'urllib3'})\nprint('HEAVY', heavy, code)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=monorepo, capture_output=True,
+                          text=True, check=False, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    assert "HEAVY [] 0" in proc.stdout, proc.stdout + proc.stderr
