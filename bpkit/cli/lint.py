@@ -8,11 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bpkit.errors import EXIT_OK, EXIT_PROBLEMS
 from bpkit.problem import Problem
+
+if TYPE_CHECKING:
+    from bpkit.lint import LintResult
 
 FORMATS = ("text", "json", "github", "sarif")  # == bpkit.output.FORMATS (tested)
 
@@ -70,11 +74,12 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
     sys.exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
 
 
-def _owner(path: str, result: object) -> Path | None:
+def _owner(path: str, result: LintResult) -> Path | None:
+    """The blueprint folder a problem's file belongs to, for the summary count."""
     absolute = Path(path).absolute()
-    for bp in getattr(result, "blueprints", []):
+    for bp in result.blueprints:
         if absolute == bp.path or bp.path in absolute.parents:
-            return Path(bp.path)
+            return bp.path
     return None
 
 
