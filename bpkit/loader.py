@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,15 @@ RULE_ENCODING = "yaml-encoding"
 RULE_DUPLICATE = "yaml-duplicate-key"
 RULE_LIMITS = "yaml-limits"
 RULE_FILE = "file-unreadable"
+RULE_AMBIGUOUS = "yaml-ambiguous-scalar"
+
+# Plain scalars that Helm's go-yaml (YAML 1.1) reads differently from YAML 1.2
+# tools (and from bpkit): 1.1-only booleans, leading-zero octals, base-60 numbers.
+_YAML11_FIRST = frozenset("yYnNoO0123456789+-")
+_YAML11_BOOL = {**dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "on", "On", "ON"), True),
+                **dict.fromkeys(("n", "N", "no", "No", "NO", "off", "Off", "OFF"), False)}
+_YAML11_OCTAL = re.compile(r"[-+]?0[0-7_]+")
+_YAML11_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -331,6 +341,14 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
     sizes: dict[int, int] = {}
     active: set[int] = set()
     dupes: list[tuple[Node, Node]] = []
+    ambiguous: list[tuple[Node, str]] = []
+
+    def check_scalar(node: Node) -> None:
+        value = node.value
+        if not node.style and value and value[0] in _YAML11_FIRST:  # plain: '' or None
+            why = _yaml11_difference(value)
+            if why is not None:
+                ambiguous.append((node, why))
 
     def size(node: Node) -> int:
         ident = id(node)
@@ -346,6 +364,7 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
             first: dict[str, Node] = {}
             for k, v in node.value:
                 if type(k) is ScalarNode:
+                    check_scalar(k)
                     key = k.value
                     if key in first:
                         if key != "<<" or k.tag != _MERGE_TAG:
@@ -355,14 +374,22 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
                     total += 1
                 else:
                     total += size(k)
-                total += 1 if type(v) is ScalarNode else size(v)
+                if type(v) is ScalarNode:
+                    check_scalar(v)
+                    total += 1
+                else:
+                    total += size(v)
                 if total > MAX_EXPANDED_NODES:
                     raise _TooBig(node)
             active.discard(ident)
         elif cls is SequenceNode:
             active.add(ident)
             for child in node.value:
-                total += 1 if type(child) is ScalarNode else size(child)
+                if type(child) is ScalarNode:
+                    check_scalar(child)
+                    total += 1
+                else:
+                    total += size(child)
                 if total > MAX_EXPANDED_NODES:
                     raise _TooBig(node)
             active.discard(ident)
@@ -396,6 +423,27 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
             "only one of the values takes effect",
             again.start_mark.line + 1, again.start_mark.column + 1,
         )
+    for node, why in ambiguous:
+        mark = node.start_mark
+        yield Problem(display, mark.line + 1, mark.column + 1, RULE_AMBIGUOUS, Level.WARNING,
+                      why)
+
+
+def _yaml11_difference(value: str) -> str | None:
+    """How Helm's YAML 1.1 reading of a plain scalar differs from YAML 1.2's, if it does."""
+    if value in _YAML11_BOOL:
+        meaning = "true" if _YAML11_BOOL[value] else "false"
+        return (f"{value} is the boolean {meaning} to Helm (YAML 1.1) but the string "
+                f'"{value}" to YAML 1.2 tools: write {meaning}, or quote it to keep the text')
+    if _YAML11_OCTAL.fullmatch(value):
+        digits = value.replace("_", "")
+        octal = int(digits, 8)
+        return (f"{value} is octal ({octal}) to Helm (YAML 1.1) but decimal "
+                f"({int(digits)}) to YAML 1.2 tools: quote it, or drop the leading 0")
+    if _YAML11_BASE60.fullmatch(value):
+        return (f"{value} is a base-60 number to Helm (YAML 1.1) but the string "
+                f'"{value}" to YAML 1.2 tools: quote it')
+    return None
 
 
 class _Recursive(Exception):

@@ -26,13 +26,13 @@ def test_duplicate_keys_are_reported_and_loading_goes_on() -> None:
 
 
 def test_duplicates_inside_an_anchored_mapping_are_reported_once() -> None:
-    _, problems = p("x: &m {a: 1, a: 2}\ny: *m\nz: *m\n")
+    _, problems = p("x: &m {a: 1, a: 2}\nq: *m\nz: *m\n")
     assert len(problems) == 1
 
 
 def test_merge_keys_are_not_duplicates() -> None:
-    doc, problems = p("base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n")
-    assert problems == [] and doc is not None and doc.data["c"] == {"x": 1, "y": 2}
+    doc, problems = p("base: &b {x: 1}\nc:\n  <<: *b\n  w: 2\n")
+    assert problems == [] and doc is not None and doc.data["c"] == {"x": 1, "w": 2}
 
 
 def test_multiple_documents_are_a_syntax_error() -> None:
@@ -70,3 +70,16 @@ def test_folder_instead_of_file(tmp_path: Path) -> None:
     (tmp_path / "Chart.yaml").mkdir()
     doc, problems = load(tmp_path / "Chart.yaml")
     assert doc is None and problems[0].rule == "file-unreadable"
+
+
+def test_values_helm_reads_differently_are_warned_about() -> None:
+    doc, problems = p("on: 1\nmode: 0755\nat: 12:30\ncountry: NO\nlist: [yes, 'no', \"on\"]\n"
+                      "fine: [true, 0, 10, 1.5, 0o17, yesterday]\nimage: nginx:1.2\n")
+    assert doc is not None and doc.data["country"] == "NO"  # bpkit reads YAML 1.2
+    found = {(x.line, x.col): x.message for x in problems}
+    assert all(x.rule == "yaml-ambiguous-scalar" and x.level.value == "warning" for x in problems)
+    assert sorted(found) == [(1, 1), (2, 7), (3, 5), (4, 10), (5, 8)]
+    assert "boolean true" in found[(1, 1)]
+    assert "octal (493)" in found[(2, 7)] and "decimal (755)" in found[(2, 7)]
+    assert "base-60" in found[(3, 5)]
+    assert "boolean false" in found[(4, 10)]
