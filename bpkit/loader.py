@@ -343,7 +343,7 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
     dupes: list[tuple[Node, Node]] = []
     ambiguous: list[tuple[Node, str]] = []
 
-    def check_scalar(node: Node) -> None:
+    def check_scalar(node: ScalarNode) -> None:
         value = node.value
         if not node.style and value and value[0] in _YAML11_FIRST:  # plain: '' or None
             why = _yaml11_difference(value)
