@@ -333,7 +333,7 @@ def _syntax_problem(display: str, exc: MarkedYAMLError) -> Problem:
 
 
 def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
-    """Duplicate keys, recursive aliases and alias bombs, in one pass.
+    """Duplicate keys, recursive aliases, alias bombs and YAML 1.1 look-alikes, in one pass.
 
     Sizes are memoised per node, so a graph of shared (aliased) nodes is
     walked once however many times it is referenced.
