@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import secrets
@@ -45,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bpkit.errors import ImmutableReleaseError, PackageError, RegistryError
-from bpkit.oci import MANIFEST_MEDIA_TYPE, Artifact
+from bpkit.oci import MANIFEST_MEDIA_TYPE, Artifact, sha256_digest
 
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 LAYOUT_VERSION = "1.0.0"
@@ -175,7 +174,7 @@ class LayoutTarget:
             raise RegistryError(f"{self.root}: blob {digest} is missing") from exc
         except OSError as exc:
             raise RegistryError(f"{path}: cannot read: {exc.strerror}") from exc
-        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+        if sha256_digest(data) != digest:
             raise RegistryError(f"{path}: content does not match its digest {digest}")
         return data
 
@@ -228,7 +227,7 @@ class LayoutTarget:
 
     def _write_blob(self, digest: str, data: bytes) -> None:
         """Store a blob unless an intact copy is there; verify before writing."""
-        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+        if sha256_digest(data) != digest:
             raise PackageError(f"blob {digest}: content does not match its digest")
         path = self.blob_path(digest)
         try:
@@ -242,7 +241,7 @@ class LayoutTarget:
     def _check_artifact(artifact: Artifact) -> dict[str, Any]:
         """The artifact's manifest, checked to reference exactly its own blobs."""
         where = f"artifact {ref_name(artifact.name, artifact.tag)}"
-        if "sha256:" + hashlib.sha256(artifact.manifest).hexdigest() != artifact.digest:
+        if sha256_digest(artifact.manifest) != artifact.digest:
             raise PackageError(f"{where}: manifest does not match digest {artifact.digest}")
         try:
             manifest = json.loads(artifact.manifest)

@@ -53,6 +53,15 @@ def lint_paths(
     return result
 
 
+def owning_blueprint(path: str | Path, blueprints: Sequence[Blueprint]) -> Path | None:
+    """The folder of the blueprint a problem's file belongs to, if any."""
+    absolute = Path(path).absolute()
+    for bp in blueprints:
+        if absolute == bp.path or bp.path in absolute.parents:
+            return bp.path
+    return None
+
+
 def sibling_loader(linted: Sequence[Blueprint],
                    settings: Settings) -> Callable[[], list[Blueprint]]:
     """Blueprints of the same monorepo(s), for resolving dependencies by name."""

@@ -17,9 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from bpkit.errors import AuthError, BpkitError, ImmutableReleaseError, RegistryError, UsageError
+from bpkit.errors import (
+    AuthError,
+    BpkitError,
+    ImmutableReleaseError,
+    LintFailed,
+    RegistryError,
+    UsageError,
+)
+from bpkit.lint import owning_blueprint
 from bpkit.model import Blueprint
-from bpkit.oci import Artifact
+from bpkit.oci import Artifact, sha256_digest
 from bpkit.package import Package, build_package
 from bpkit.problem import Problem
 
@@ -115,7 +123,7 @@ def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
     """Package every blueprint whose lint is clean; the others become outcomes."""
     by_blueprint: dict[Path, list[Problem]] = {bp.path: [] for bp in blueprints}
     for problem in problems:
-        owner = _owner(problem, blueprints)
+        owner = owning_blueprint(problem.path, blueprints)
         if owner is not None:
             by_blueprint[owner].append(problem)
     packages: list[Package] = []
@@ -127,18 +135,10 @@ def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
         except UsageError:
             raise  # e.g. a bad SOURCE_DATE_EPOCH: wrong for every blueprint, exit 2
         except BpkitError as exc:
-            status: Status = "lint failed" if exc.__class__.__name__ == "LintFailed" else "failed"
+            status: Status = "lint failed" if isinstance(exc, LintFailed) else "failed"
             failed.append(Outcome(where, bp.chart_name or bp.expected_chart_name,
                                   bp.version or "?", "", None, status, exc.message))
     return packages, failed
-
-
-def _owner(problem: Problem, blueprints: Sequence[Blueprint]) -> Path | None:
-    path = Path(problem.path).absolute()
-    for bp in blueprints:
-        if path == bp.path or bp.path in path.parents:
-            return bp.path
-    return None
 
 
 def _shown(bp: Blueprint) -> str:
@@ -197,7 +197,7 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
         else:
             previous = target.existing_digest(artifact) if force else None
             written = target.push(artifact, force=force)
-            served = _digest(target.read_manifest(artifact.name, artifact.tag))
+            served = sha256_digest(target.read_manifest(artifact.name, artifact.tag))
             if served != artifact.digest:
                 raise ImmutableReleaseError(f"{outcome.reference} holds {served} after writing "
                                             f"{artifact.digest}")
@@ -243,8 +243,3 @@ def _push_settled(target: Any, artifact: Artifact, *, force: bool) -> Any:
     finally:
         target.retry_budget = budget
 
-
-def _digest(data: bytes) -> str:
-    import hashlib
-
-    return "sha256:" + hashlib.sha256(data).hexdigest()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import importlib
 import ipaddress
 import json
@@ -38,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
-from bpkit.oci import MANIFEST_MEDIA_TYPE, Artifact
+from bpkit.oci import MANIFEST_MEDIA_TYPE, Artifact, sha256_digest
 
 if TYPE_CHECKING:
     from bpkit.credentials import Credentials
@@ -498,7 +497,7 @@ class RegistryTarget:
         repo = self.ref.repository(artifact.name)
         uploaded = 0
         for what, blob in (("config", artifact.config), ("chart layer", artifact.layer)):
-            digest = _sha256(blob)
+            digest = sha256_digest(blob)
             sent = self._retrying(
                 f"uploading the {what} blob", functools.partial(self._put_blob, repo, digest, blob)
             )
@@ -526,7 +525,7 @@ class RegistryTarget:
             raise UsageError(f"{self.ref.url}: '{artifact.tag}' is not a valid OCI tag")
         if not _DIGEST_RE.fullmatch(artifact.digest):
             raise UsageError(f"{artifact.name}: digest '{artifact.digest}' is not sha256:<hex>")
-        if _sha256(artifact.manifest) != artifact.digest:
+        if sha256_digest(artifact.manifest) != artifact.digest:
             raise UsageError(
                 f"{artifact.name}:{artifact.tag}: manifest bytes do not hash to {artifact.digest}"
             )
@@ -602,7 +601,7 @@ class RegistryTarget:
             raise _Transient("the new tag is not visible yet (404)")
         if resp.status_code != 200:
             raise self._error("reading the manifest back", resp)
-        return _sha256(resp.content)
+        return sha256_digest(resp.content)
 
     # -- retry policy -----------------------------------------------------------
 
@@ -839,6 +838,3 @@ class RegistryTarget:
         return RegistryError(
             f"{self.ref.host}: {doing} failed: {self._status_text(resp)}{hint}")
 
-
-def _sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()

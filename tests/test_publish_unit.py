@@ -423,7 +423,10 @@ def test_no_github_files_without_the_variables(tmp_path: Path, monkeypatch: pyte
 
 
 def test_redact() -> None:
-    assert cli_publish._redact("bad pw s3cret here", ("s3cret", "")) == "bad pw *** here"
+    # The publish command redacts outcome messages with the registry's redact().
+    from bpkit.registry import redact
+
+    assert redact("bad pw s3cret here", ("s3cret", "")) == "bad pw *** here"
 
 
 # --------------------------------------------------------------------------- destinations

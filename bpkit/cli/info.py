@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import click
 
 from bpkit.errors import UsageError
@@ -26,13 +28,7 @@ def rules(rule_id: str | None) -> None:
         raise UsageError(f"unknown rule {rule_id!r}; `bpkit rules` lists them")
     level = settings.rule_levels.get(info.id, info.level).value
     click.echo(f"{info.id} (default level: {info.level.value}; here: {level})\n")
-    click.echo(_dedent_doc(info.doc))
-
-
-def _dedent_doc(doc: str) -> str:
-    import inspect
-
-    return inspect.cleandoc(doc)
+    click.echo(inspect.cleandoc(info.doc))
 
 
 @click.command()

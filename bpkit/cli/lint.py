@@ -8,17 +8,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from bpkit.errors import EXIT_OK, EXIT_PROBLEMS
+from bpkit.output import FORMATS
 from bpkit.problem import Problem
-
-if TYPE_CHECKING:
-    from bpkit.lint import LintResult
-
-FORMATS = ("text", "json", "github", "sarif")  # == bpkit.output.FORMATS (tested)
 
 
 @click.command()
@@ -39,7 +34,7 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
     """
     from bpkit import output
     from bpkit.cli._common import settings_here
-    from bpkit.lint import lint_paths
+    from bpkit.lint import lint_paths, owning_blueprint
     from bpkit.rules import RULES
 
     # A lint run allocates millions of small, long-lived objects and then
@@ -55,7 +50,8 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
         gate = version_gate(settings.root, base, settings)
     result = lint_paths(paths, settings, version_gate=gate)
     fmt = output.choose_format(fmt, os.environ)
-    with_problems = len({_owner(p.path, result) for p in result.problems} - {None})
+    with_problems = len({owning_blueprint(p.path, result.blueprints)
+                         for p in result.problems} - {None})
     summary = output.Summary(blueprints=len(result.blueprints), files=result.files,
                              blueprints_with_problems=with_problems)
     stream = sys.stdout
@@ -72,15 +68,6 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
             output.render("sarif", _rooted(result.problems, settings.root), RULES, summary,
                           color=False, stream=fh)
     sys.exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
-
-
-def _owner(path: str, result: LintResult) -> Path | None:
-    """The blueprint folder a problem's file belongs to, for the summary count."""
-    absolute = Path(path).absolute()
-    for bp in result.blueprints:
-        if absolute == bp.path or bp.path in absolute.parents:
-            return bp.path
-    return None
 
 
 def _rooted(problems: Sequence[Problem], root: Path) -> list[Problem]:

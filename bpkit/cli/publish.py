@@ -85,9 +85,11 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
                          on_done=progress)
     order = {str(bp.path): i for i, bp in enumerate(selected)}
     outcomes.sort(key=lambda o: order.get(str(settings.root / o.blueprint), 0))
+    from bpkit.registry import redact
+
     secrets = dest.credentials.secrets() if dest.credentials is not None else ()
     for outcome in outcomes:
-        outcome.message = _redact(outcome.message, secrets)
+        outcome.message = redact(outcome.message, secrets)
     if fmt == "json":
         click.echo(json.dumps({"version": 1, "destination": dest.describe(),
                                "results": [_as_dict(o) for o in outcomes]}, indent=2))
@@ -129,13 +131,6 @@ def _destination(settings: Any, registry: str | None, layout_dir: str | None,
     credentials = resolve(ref.host, username=username, password=password, env=os.environ)
     return Destination(registry=url, plain_http=True if plain_http else None, ca_file=ca_file,
                        credentials=credentials, retry_budget=budget)
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 def _progress(fmt: str) -> Any:
