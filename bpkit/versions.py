@@ -11,7 +11,13 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
-from bpkit.model import SEMVER_RE
+#: Semantic Versioning 2.0.0, the regular expression from semver.org: the one
+#: definition of a strict version (Chart.yaml, upstream pins, release tags).
+SEMVER_RE = re.compile(
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
 
 _RANGE_CHARS = ("^", "~", ">", "<", "=", "*", "|", " ", ",")
 

@@ -1,4 +1,4 @@
-"""bpkit.archive: reproducible, Helm-shaped chart archives and a strict reader."""
+"""bpkit.helm.chartfiles and .tgz: reproducible, Helm-shaped chart archives, a strict reader."""
 
 from __future__ import annotations
 
@@ -20,21 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from bpkit import archive
-from bpkit.archive import (
-    DEFAULT_EPOCH,
-    MAX_CHART_SIZE,
-    MAX_FILE_SIZE,
-    Entry,
-    archive_name,
-    build,
-    collect,
-    inspect,
-    pack,
-    source_date,
-)
 from bpkit.errors import GitError, PackageError, UsageError
-from bpkit.helmignore import HelmIgnoreSyntaxError
+from bpkit.helm import chartfiles
+from bpkit.helm.chartfiles import Entry, collect
+from bpkit.helm.helmignore import HelmIgnoreSyntaxError
+from bpkit.helm.tgz import archive_name, build, inspect, pack
+from bpkit.history.epoch import DEFAULT_EPOCH, source_date
+from bpkit.limits import HELM_MAX_CHART_BYTES as MAX_CHART_SIZE
+from bpkit.limits import HELM_MAX_FILE_BYTES as MAX_FILE_SIZE
 
 MTIME = 1_700_000_000
 
@@ -466,7 +459,7 @@ def test_file_size_limit(tmp_path: Path) -> None:
 _TOTAL_CHECK = """
 import sys
 from pathlib import Path
-from bpkit.archive import collect
+from bpkit.helm.chartfiles import collect
 from bpkit.errors import PackageError
 try:
     print(sum(len(e.data) for e in collect(Path(sys.argv[1]))))
@@ -479,7 +472,7 @@ def collect_in_child(chart: Path) -> str:
     # collect() holds the files in memory: 100 MiB here. A child keeps that
     # out of this process, whose peak RSS Linux hands on to every later
     # child (tests elsewhere measure their children's peak memory).
-    env = {**os.environ, "PYTHONPATH": str(Path(archive.__file__).parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(chartfiles.__file__).parents[2])}
     return subprocess.run(
         [sys.executable, "-c", _TOTAL_CHECK, str(chart)],
         env=env,
@@ -659,12 +652,12 @@ def test_source_date_shallow_clone(tmp_path: Path, repo: tuple[Path, dict[str, s
 
 def test_source_date_without_git_executable(tmp_path: Path) -> None:
     code = (
-        "import sys; from pathlib import Path; from bpkit.archive import source_date;"
+        "import sys; from pathlib import Path; from bpkit.history.epoch import source_date;"
         "print(source_date(Path(sys.argv[1]))[0])"
     )
     env = {
         "PATH": str(tmp_path),  # no git here
-        "PYTHONPATH": str(Path(archive.__file__).parent.parent),
+        "PYTHONPATH": str(Path(chartfiles.__file__).parents[2]),
         "HOME": str(tmp_path),
     }
     out = subprocess.run(

@@ -1,4 +1,4 @@
-"""`bpkit changed` and bpkit.changes, in real temporary git repositories.
+"""`bpkit changed` and bpkit.history.changes, in real temporary git repositories.
 
 conftest pins author, committer and dates and keeps the developer's git
 config out. The git helpers here are shared by the version-gate, tag and
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bpkit.changes import (
+from bpkit.errors import GitError
+from bpkit.helm.helmignore import HelmIgnore
+from bpkit.history.changes import (
     ADDED,
     CHANGED,
     DELETED,
@@ -22,8 +24,6 @@ from bpkit.changes import (
     changed_blueprints,
     counts_as_change,
 )
-from bpkit.errors import GitError
-from bpkit.helmignore import HelmIgnore
 from tests.blueprints import write_blueprint, write_tree
 from tests.clirun import bpkit
 

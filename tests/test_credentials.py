@@ -1,4 +1,4 @@
-"""bpkit.credentials: the lookup order, docker configs and a real credential helper process."""
+"""bpkit.net.credentials: the lookup order, docker configs and a real credential helper process."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bpkit import credentials
-from bpkit.credentials import Credentials, resolve
 from bpkit.errors import UsageError
+from bpkit.net import credentials
+from bpkit.net.credentials import Credentials, resolve
 
 HELPER = """#!{python}
 import json, os, sys, time

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bpkit.lint import lint_paths
+from bpkit.lint.engine import lint_paths
 from bpkit.settings import Settings
 from tests.blueprints import write_blueprint
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bpkit.discover import discover
 from bpkit.errors import UsageError
+from bpkit.source.discover import discover
 
 ROOTS = ("platform", "products")
 

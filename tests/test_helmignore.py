@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bpkit.errors import PackageError
-from bpkit.helmignore import DEFAULT_RULES, HelmIgnore, HelmIgnoreSyntaxError, go_match
+from bpkit.helm.helmignore import DEFAULT_RULES, HelmIgnore, HelmIgnoreSyntaxError, go_match
 
 # The fixture tree of Helm's pkg/ignore/testdata: which names are directories.
 _DIRS = {"cargo", "cargo/", "mast", "mast/", ".", "./"}

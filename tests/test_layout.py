@@ -1,4 +1,4 @@
-"""bpkit.layout: the OCI image layout target (no services needed).
+"""bpkit.oci.layout: the OCI image layout target (no services needed).
 
 skopeo reading and copying these layouts is in
 tests/integration/test_layout_skopeo.py.
@@ -14,14 +14,16 @@ from typing import Any
 
 import pytest
 
-from bpkit import oci
 from bpkit.errors import ImmutableReleaseError, PackageError, RegistryError
-from bpkit.layout import LOCK_NAME, REF_NAME, LayoutTarget, ref_name
+from bpkit.oci import artifact as artifact_mod
+from bpkit.oci.layout import LOCK_NAME, REF_NAME, LayoutTarget, ref_name
 
 
-def make(name: str = "bp-demo", version: str = "1.0.0", payload: bytes = b"tgz") -> oci.Artifact:
+def make(
+    name: str = "bp-demo", version: str = "1.0.0", payload: bytes = b"tgz"
+) -> artifact_mod.Artifact:
     meta = {"apiVersion": "v2", "name": name, "version": version, "description": "demo"}
-    return oci.build_artifact(meta, payload + name.encode(), created_epoch=1714564800)
+    return artifact_mod.build_artifact(meta, payload + name.encode(), created_epoch=1714564800)
 
 
 def blob_file(root: Path, digest: str) -> Path:
@@ -200,7 +202,7 @@ def test_corrupt_blob_on_disk_is_repaired_and_detected(tmp_path: Path) -> None:
 
 def test_inconsistent_artifact_refused_before_writing(tmp_path: Path) -> None:
     art = make()
-    bad = oci.Artifact(
+    bad = artifact_mod.Artifact(
         name=art.name,
         tag=art.tag,
         config=art.config,
@@ -210,7 +212,7 @@ def test_inconsistent_artifact_refused_before_writing(tmp_path: Path) -> None:
     )
     with pytest.raises(PackageError, match="does not reference the artifact's blobs"):
         LayoutTarget(tmp_path).push(bad)
-    wrong_digest = oci.Artifact(
+    wrong_digest = artifact_mod.Artifact(
         name=art.name,
         tag=art.tag,
         config=art.config,

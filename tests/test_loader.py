@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bpkit.loader import MAX_FILE_BYTES, load, parse
+from bpkit.yamlio.load import MAX_FILE_BYTES, load, parse
 
 
 def p(text: str):  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""bpkit.oci: Helm's config blob and manifest, byte for byte.
+"""bpkit.oci.artifact and bpkit.helm.chartmeta: Helm's config blob and manifest, byte for byte.
 
 The golden bytes below were written by Helm 4.3 itself (helm-sdkpy 0.1.32:
 `helm package` of the chart in GOLDEN_META, then `helm push` of that .tgz
@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from bpkit import oci
 from bpkit.errors import PackageError, UsageError
+from bpkit.helm import chartmeta
+from bpkit.oci import artifact
 
 GOLDEN_CREATED = 1714564800  # 2024-05-01T12:00:00Z
 
@@ -110,7 +111,7 @@ UPSTREAM = {
 
 def config_of(**fields: Any) -> dict[str, Any]:
     config: dict[str, Any] = json.loads(
-        oci.helm_config({"apiVersion": "v2", "name": "c", "version": "1.0.0", **fields})
+        chartmeta.helm_config({"apiVersion": "v2", "name": "c", "version": "1.0.0", **fields})
     )
     return config
 
@@ -119,11 +120,13 @@ def config_of(**fields: Any) -> dict[str, Any]:
 
 
 def test_golden_config_is_helms() -> None:
-    assert oci.helm_config(GOLDEN_META) == GOLDEN_CONFIG
+    assert chartmeta.helm_config(GOLDEN_META) == GOLDEN_CONFIG
 
 
 def test_golden_manifest_and_digest_are_helms() -> None:
-    art = oci.build_artifact(GOLDEN_META, GOLDEN_TGZ, created_epoch=GOLDEN_CREATED, upstream=None)
+    art = artifact.build_artifact(
+        GOLDEN_META, GOLDEN_TGZ, created_epoch=GOLDEN_CREATED, upstream=None
+    )
     assert art.manifest == GOLDEN_MANIFEST
     assert art.digest == GOLDEN_DIGEST
     assert art.digest == "sha256:" + hashlib.sha256(GOLDEN_MANIFEST).hexdigest()
@@ -133,7 +136,7 @@ def test_golden_manifest_and_digest_are_helms() -> None:
 
 
 def test_artifact_blob_digests() -> None:
-    art = oci.build_artifact(GOLDEN_META, GOLDEN_TGZ, created_epoch=GOLDEN_CREATED)
+    art = artifact.build_artifact(GOLDEN_META, GOLDEN_TGZ, created_epoch=GOLDEN_CREATED)
     manifest = json.loads(art.manifest)
     assert art.config_digest == manifest["config"]["digest"]
     assert art.layer_digest == manifest["layers"][0]["digest"]
@@ -142,18 +145,18 @@ def test_artifact_blob_digests() -> None:
 
 
 def test_upstream_annotations_added_to_manifest_only() -> None:
-    art = oci.build_artifact(
+    art = artifact.build_artifact(
         GOLDEN_META, GOLDEN_TGZ, created_epoch=GOLDEN_CREATED, upstream=UPSTREAM
     )
     ann = json.loads(art.manifest)["annotations"]
-    assert ann[oci.UPSTREAM_CHART] == "flux2"
-    assert ann[oci.UPSTREAM_VERSION] == "2.12.4"
-    assert ann[oci.UPSTREAM_REPO] == "https://fluxcd-community.github.io/helm-charts"
+    assert ann[artifact.UPSTREAM_CHART] == "flux2"
+    assert ann[artifact.UPSTREAM_VERSION] == "2.12.4"
+    assert ann[artifact.UPSTREAM_REPO] == "https://fluxcd-community.github.io/helm-charts"
     assert list(ann) == sorted(ann)
     assert art.config == GOLDEN_CONFIG
     assert art.digest != GOLDEN_DIGEST
     # Apart from the three added keys, the manifest is Helm's.
-    for key in oci.UPSTREAM_ANNOTATIONS.values():
+    for key in artifact.UPSTREAM_ANNOTATIONS.values():
         del ann[key]
     assert ann == json.loads(GOLDEN_MANIFEST)["annotations"]
 
@@ -162,16 +165,16 @@ def test_upstream_annotations_added_to_manifest_only() -> None:
 
 
 def test_go_escaping() -> None:
-    assert oci.go_json({"k": "a&b<c>d\u2028e\u2029f"}) == (
+    assert chartmeta.go_json({"k": "a&b<c>d\u2028e\u2029f"}) == (
         rb'{"k":"a\u0026b\u003cc\u003ed\u2028e\u2029f"}'
     )
     # Seen from Helm 4.3 (Go >= 1.22 writes \b and \f short).
-    assert oci.go_json('a\bb\fc\x01d\x7fe\n\t"\\') == b'"a\\bb\\fc\\u0001d\x7fe\\n\\t\\"\\\\"'
-    assert oci.go_json("é😀") == '"é😀"'.encode()
+    assert chartmeta.go_json('a\bb\fc\x01d\x7fe\n\t"\\') == b'"a\\bb\\fc\\u0001d\x7fe\\n\\t\\"\\\\"'
+    assert chartmeta.go_json("é😀") == '"é😀"'.encode()
 
 
 def test_escaping_in_keys_and_values_of_annotations() -> None:
-    config = oci.helm_config(
+    config = chartmeta.helm_config(
         {"apiVersion": "v2", "name": "c", "version": "1.0.0", "annotations": {"<k>": "&"}}
     )
     assert config.endswith(rb'"annotations":{"\u003ck\u003e":"\u0026"}}')
@@ -181,7 +184,7 @@ def test_escaping_in_keys_and_values_of_annotations() -> None:
 
 
 def test_empty_fields_are_omitted() -> None:
-    config = oci.helm_config(
+    config = chartmeta.helm_config(
         {
             "apiVersion": "v2",
             "name": "c",
@@ -203,11 +206,11 @@ def test_empty_fields_are_omitted() -> None:
 
 def test_key_order_is_helms_struct_order() -> None:
     reversed_meta = dict(reversed(list(GOLDEN_META.items())))
-    assert oci.helm_config(reversed_meta) == GOLDEN_CONFIG
+    assert chartmeta.helm_config(reversed_meta) == GOLDEN_CONFIG
 
 
 def test_missing_api_version_becomes_v1() -> None:
-    assert oci.helm_config({"name": "nov1", "version": "1.0.0"}) == (
+    assert chartmeta.helm_config({"name": "nov1", "version": "1.0.0"}) == (
         b'{"name":"nov1","version":"1.0.0","apiVersion":"v1"}'
     )
 
@@ -242,10 +245,10 @@ def test_whitespace_only_kept_in_config_skipped_in_annotations() -> None:
         "description": "  \t ",
         "home": " ",
     }
-    assert json.loads(oci.helm_config(meta))["description"] == "    "
-    ann = oci.manifest_annotations(meta, created="2024-05-01T12:00:00Z", upstream=None)
-    assert oci.ANNOTATION_DESCRIPTION not in ann
-    assert oci.ANNOTATION_URL not in ann
+    assert json.loads(chartmeta.helm_config(meta))["description"] == "    "
+    ann = artifact.manifest_annotations(meta, created="2024-05-01T12:00:00Z", upstream=None)
+    assert artifact.ANNOTATION_DESCRIPTION not in ann
+    assert artifact.ANNOTATION_URL not in ann
 
 
 def test_annotations_not_sanitized() -> None:
@@ -253,7 +256,7 @@ def test_annotations_not_sanitized() -> None:
 
 
 def test_maintainer_fields_in_struct_order() -> None:
-    config = oci.helm_config(
+    config = chartmeta.helm_config(
         {
             "apiVersion": "v2",
             "name": "c",
@@ -265,7 +268,7 @@ def test_maintainer_fields_in_struct_order() -> None:
 
 
 def test_dependencies_as_helm_writes_them() -> None:
-    got = oci.helm_config(
+    got = chartmeta.helm_config(
         {
             "apiVersion": "v2",
             "name": "c6",
@@ -361,16 +364,16 @@ def test_invalid_metadata_refused(fields: dict[str, Any], message: str) -> None:
 
 def test_mapping_required() -> None:
     with pytest.raises(PackageError, match="must be a mapping"):
-        oci.helm_config(["not", "a", "mapping"])  # type: ignore[arg-type]
+        chartmeta.helm_config(["not", "a", "mapping"])  # type: ignore[arg-type]
 
 
 def test_go_format_float32_directly() -> None:
-    assert oci.go_format_float32(1234567.0) == "1.234567e+06"
-    assert oci.go_format_float32(123456.0) == "123456"
-    assert oci.go_format_float32(0.1) == "0.1"
-    assert oci.go_format_float32(-2.5e-10) == "-2.5e-10"
-    assert oci.go_format_float32(math.inf) == "+Inf"
-    assert oci.go_format_float32(math.nan) == "NaN"
+    assert chartmeta.go_format_float32(1234567.0) == "1.234567e+06"
+    assert chartmeta.go_format_float32(123456.0) == "123456"
+    assert chartmeta.go_format_float32(0.1) == "0.1"
+    assert chartmeta.go_format_float32(-2.5e-10) == "-2.5e-10"
+    assert chartmeta.go_format_float32(math.inf) == "+Inf"
+    assert chartmeta.go_format_float32(math.nan) == "NaN"
 
 
 # --- annotations -----------------------------------------------------------------
@@ -387,14 +390,17 @@ def test_authors_formatted_as_helm() -> None:
             {"name": "C", "url": "u"},
         ],
     }
-    ann = oci.manifest_annotations(meta, created="t", upstream=None)
-    assert ann[oci.ANNOTATION_AUTHORS] == "A (a@x),  (b@x), C"
+    ann = artifact.manifest_annotations(meta, created="t", upstream=None)
+    assert ann[artifact.ANNOTATION_AUTHORS] == "A (a@x),  (b@x), C"
 
 
 def test_authors_of_empty_maintainers_as_helm() -> None:
     meta = {"apiVersion": "v2", "name": "c", "version": "1", "maintainers": [{}, {"name": ""}]}
     assert (
-        oci.manifest_annotations(meta, created="t", upstream=None)[oci.ANNOTATION_AUTHORS] == ", "
+        artifact.manifest_annotations(meta, created="t", upstream=None)[
+            artifact.ANNOTATION_AUTHORS
+        ]
+        == ", "
     )
 
 
@@ -405,20 +411,20 @@ def test_chart_annotations_override_all_but_title_and_version() -> None:
         "version": "1.0.0",
         "description": "from description",
         "annotations": {
-            oci.ANNOTATION_TITLE: "bad",
-            oci.ANNOTATION_VERSION: "bad",
-            oci.ANNOTATION_DESCRIPTION: "overridden",
-            oci.ANNOTATION_CREATED: "mine",
+            artifact.ANNOTATION_TITLE: "bad",
+            artifact.ANNOTATION_VERSION: "bad",
+            artifact.ANNOTATION_DESCRIPTION: "overridden",
+            artifact.ANNOTATION_CREATED: "mine",
             "empty": "",
         },
     }
-    ann = oci.manifest_annotations(meta, created="2024-05-01T12:00:00Z", upstream=None)
+    ann = artifact.manifest_annotations(meta, created="2024-05-01T12:00:00Z", upstream=None)
     assert ann == {
         "empty": "",
-        oci.ANNOTATION_CREATED: "mine",
-        oci.ANNOTATION_DESCRIPTION: "overridden",
-        oci.ANNOTATION_TITLE: "c0",
-        oci.ANNOTATION_VERSION: "1.0.0",
+        artifact.ANNOTATION_CREATED: "mine",
+        artifact.ANNOTATION_DESCRIPTION: "overridden",
+        artifact.ANNOTATION_TITLE: "c0",
+        artifact.ANNOTATION_VERSION: "1.0.0",
     }
     assert list(ann) == sorted(ann)
 
@@ -426,7 +432,10 @@ def test_chart_annotations_override_all_but_title_and_version() -> None:
 def test_source_is_first_of_sources() -> None:
     meta = {"apiVersion": "v2", "name": "c", "version": "1", "sources": ["one", "two"]}
     assert (
-        oci.manifest_annotations(meta, created="t", upstream=None)[oci.ANNOTATION_SOURCE] == "one"
+        artifact.manifest_annotations(meta, created="t", upstream=None)[
+            artifact.ANNOTATION_SOURCE
+        ]
+        == "one"
     )
 
 
@@ -435,21 +444,21 @@ def test_upstream_wins_and_empty_upstream_skipped() -> None:
         "apiVersion": "v2",
         "name": "c",
         "version": "1",
-        "annotations": {oci.UPSTREAM_CHART: "from-chart", oci.UPSTREAM_REPO: "kept"},
+        "annotations": {artifact.UPSTREAM_CHART: "from-chart", artifact.UPSTREAM_REPO: "kept"},
     }
-    ann = oci.manifest_annotations(
+    ann = artifact.manifest_annotations(
         meta, created="t", upstream={"chart": "flux2", "version": " ", "x": "y"}
     )
-    assert ann[oci.UPSTREAM_CHART] == "flux2"
-    assert oci.UPSTREAM_VERSION not in ann
-    assert ann[oci.UPSTREAM_REPO] == "kept"
+    assert ann[artifact.UPSTREAM_CHART] == "flux2"
+    assert artifact.UPSTREAM_VERSION not in ann
+    assert ann[artifact.UPSTREAM_REPO] == "kept"
     assert "x" not in ann
 
 
 def test_upstream_value_must_be_string() -> None:
     meta = {"apiVersion": "v2", "name": "c", "version": "1"}
     with pytest.raises(PackageError, match=r"catalystBlueprint\.upstream\.version must be"):
-        oci.manifest_annotations(meta, created="t", upstream={"version": 2.1})  # type: ignore[dict-item]
+        artifact.manifest_annotations(meta, created="t", upstream={"version": 2.1})  # type: ignore[dict-item]
 
 
 # --- created, tag, name --------------------------------------------------------------
@@ -460,19 +469,19 @@ def test_upstream_value_must_be_string() -> None:
     [(GOLDEN_CREATED, "2024-05-01T12:00:00Z"), (0, "1970-01-01T00:00:00Z")],
 )
 def test_created_rfc3339(epoch: int, text: str) -> None:
-    assert oci.created_rfc3339(epoch) == text
+    assert artifact.created_rfc3339(epoch) == text
 
 
 def test_created_out_of_range() -> None:
     with pytest.raises(UsageError, match="not a usable Unix time"):
-        oci.created_rfc3339(10**20)
+        artifact.created_rfc3339(10**20)
 
 
 def test_tag_replaces_plus() -> None:
     meta = dict(GOLDEN_META, version="1.2.3+build.7")
-    art = oci.build_artifact(meta, b"x", created_epoch=0)
+    art = artifact.build_artifact(meta, b"x", created_epoch=0)
     assert art.tag == "1.2.3_build.7"
-    assert json.loads(art.manifest)["annotations"][oci.ANNOTATION_VERSION] == "1.2.3+build.7"
+    assert json.loads(art.manifest)["annotations"][artifact.ANNOTATION_VERSION] == "1.2.3+build.7"
 
 
 @pytest.mark.parametrize(
@@ -485,12 +494,14 @@ def test_tag_replaces_plus() -> None:
 )
 def test_unpublishable_names_refused(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(PackageError, match=message):
-        oci.build_artifact(dict(GOLDEN_META, **fields), b"x", created_epoch=0)
+        artifact.build_artifact(dict(GOLDEN_META, **fields), b"x", created_epoch=0)
 
 
 def test_same_inputs_same_digest() -> None:
-    a = oci.build_artifact(GOLDEN_META, GOLDEN_TGZ, created_epoch=1, upstream=UPSTREAM)
-    b = oci.build_artifact(dict(GOLDEN_META), GOLDEN_TGZ, created_epoch=1, upstream=dict(UPSTREAM))
-    c = oci.build_artifact(GOLDEN_META, GOLDEN_TGZ, created_epoch=2, upstream=UPSTREAM)
+    a = artifact.build_artifact(GOLDEN_META, GOLDEN_TGZ, created_epoch=1, upstream=UPSTREAM)
+    b = artifact.build_artifact(
+        dict(GOLDEN_META), GOLDEN_TGZ, created_epoch=1, upstream=dict(UPSTREAM)
+    )
+    c = artifact.build_artifact(GOLDEN_META, GOLDEN_TGZ, created_epoch=2, upstream=UPSTREAM)
     assert a == b
     assert a.digest != c.digest

@@ -15,11 +15,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bpkit import __version__, output
+from bpkit import __version__
 from bpkit.errors import UsageError
-from bpkit.output import FORMATS, Summary, choose_format, render, use_color
+from bpkit.lint.rules.base import RuleInfo
 from bpkit.problem import Level, Problem
-from bpkit.rules.base import RuleInfo
+from bpkit.report import lint as lint_mod
+from bpkit.report.lint import FORMATS, Summary, choose_format, render, use_color
 
 REPO = Path(__file__).resolve().parent.parent
 SARIF_SCHEMA = REPO / "tests" / "data" / "sarif-2.1.0.json"
@@ -359,7 +360,7 @@ def test_sarif_output_is_valid_sarif_2_1_0(sarif_validator: jsonschema.Draft4Val
 def test_sarif_with_information_uri_is_valid(
     sarif_validator: jsonschema.Draft4Validator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(output, "INFORMATION_URI", "https://example.org/bpkit")
+    monkeypatch.setattr(lint_mod, "INFORMATION_URI", "https://example.org/bpkit")
     doc = sarif()
     assert doc["runs"][0]["tool"]["driver"]["informationUri"] == "https://example.org/bpkit"
     assert list(sarif_validator.iter_errors(doc)) == []
@@ -486,7 +487,7 @@ def test_sarif_rules_describe_every_rule() -> None:
 
 def test_sarif_markdown_fence_outlasts_backticks_in_examples() -> None:
     info = RuleInfo("r", W, "Summary.\n\nExample::\n\n    a: ```not a fence```\n\nAfter.")
-    rule = output.sarif_document([], {"r": info})["runs"][0]["tool"]["driver"]["rules"][0]
+    rule = lint_mod.sarif_document([], {"r": info})["runs"][0]["tool"]["driver"]["rules"][0]
     assert rule["help"]["markdown"] == (
         "Summary.\n\nExample:\n\n````yaml\na: ```not a fence```\n````\n\nAfter."
     )
@@ -502,10 +503,10 @@ def test_sarif_is_deterministic() -> None:
 
 def test_importing_output_pulls_in_no_third_party_module() -> None:
     code = (
-        "import sys, bpkit.output\n"
+        "import sys, bpkit.report.lint\n"
         "heavy = {'click', 'ruamel', 'jsonschema', 'semver', 'git', 'oras', 'requests'}\n"
         "print(sorted(m for m in sys.modules\n"
-        "             if m.split('.')[0] in heavy or m.startswith('bpkit.rules')))\n"
+        "             if m.split('.')[0] in heavy or m.startswith('bpkit.lint.rules')))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True

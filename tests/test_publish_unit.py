@@ -1,4 +1,4 @@
-"""bpkit.publish and the `publish` command's own logic, with the registry stubbed out.
+"""bpkit.publish.pipeline and the `publish` command's own logic, with the registry stubbed out.
 
 The registry transport has its own tests (tests/test_registry_unit.py and
 tests/integration/); here a fake RegistryTarget stands in, so statuses,
@@ -23,15 +23,15 @@ from typing import Any
 
 import pytest
 
-import bpkit.registry as registry_module
+import bpkit.net.registry as registry_module
 from bpkit.cli import publish as cli_publish
 from bpkit.cli._common import lint_selected, settings_here
-from bpkit.credentials import Credentials
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
-from bpkit.oci import Artifact
-from bpkit.package import Package
-from bpkit.publish import Destination, Outcome, prepare, push_all
-from bpkit.registry import PushResult
+from bpkit.net.credentials import Credentials
+from bpkit.net.registry import PushResult
+from bpkit.oci.artifact import Artifact
+from bpkit.package.build import Package
+from bpkit.publish.pipeline import Destination, Outcome, prepare, push_all
 from bpkit.settings import Settings
 from tests.blueprints import write_blueprint
 from tests.clirun import bpkit
@@ -59,7 +59,7 @@ class FakeRegistry:
 
 
 class FakeTarget:
-    """Stands in for bpkit.registry.RegistryTarget (same constructor and calls)."""
+    """Stands in for bpkit.net.registry.RegistryTarget (same constructor and calls)."""
 
     registry: FakeRegistry
 
@@ -424,7 +424,7 @@ def test_no_github_files_without_the_variables(tmp_path: Path, monkeypatch: pyte
 
 def test_redact() -> None:
     # The publish command redacts outcome messages with the registry's redact().
-    from bpkit.registry import redact
+    from bpkit.text import redact
 
     assert redact("bad pw s3cret here", ("s3cret", "")) == "bad pw *** here"
 

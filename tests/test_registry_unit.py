@@ -1,4 +1,4 @@
-"""bpkit.registry without a network: URL parsing, retry policy, auth flow, messages.
+"""bpkit.net.registry without a network: URL parsing, retry policy, auth flow, messages.
 
 The HTTP session is replaced by a scripted fake; sleeping and the clock are
 fake too, so the retry policy is checked exactly and instantly.
@@ -23,19 +23,18 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from bpkit.credentials import Credentials
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
-from bpkit.oci import CHART_LAYER_MEDIA_TYPE, CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, Artifact
-from bpkit.registry import (
-    RegistryRef,
-    RegistryTarget,
-    backoff_delay,
-    is_loopback_host,
-    oci_error_message,
-    parse_registry,
-    parse_retry_after,
-    redact,
+from bpkit.net.credentials import Credentials
+from bpkit.net.http import backoff_delay, oci_error_message, parse_retry_after
+from bpkit.net.registry import RegistryTarget
+from bpkit.oci.artifact import (
+    CHART_LAYER_MEDIA_TYPE,
+    CONFIG_MEDIA_TYPE,
+    MANIFEST_MEDIA_TYPE,
+    Artifact,
 )
+from bpkit.oci.reference import RegistryRef, is_loopback_host, parse_registry
+from bpkit.text import redact
 
 
 def sha(data: bytes) -> str:
@@ -188,7 +187,7 @@ def test_backoff_delay_grows_is_capped_and_honours_retry_after() -> None:
 
 def test_importing_registry_does_not_import_oras_or_requests() -> None:
     code = (
-        "import sys, bpkit.registry, bpkit.credentials;"
+        "import sys, bpkit.net.registry, bpkit.net.credentials;"
         "bad = [m for m in ('oras', 'requests', 'urllib3') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
@@ -453,7 +452,7 @@ def test_retry_after_seconds_and_date_are_honoured() -> None:
         ("PUT", "/manifests/", status(503, **{"Retry-After": when})),
     ]
     # The HTTP date is read against the wall clock: pretend it is 9e9 now.
-    import bpkit.registry as reg
+    import bpkit.net.registry as reg
 
     real_time = reg.time.time
     reg.time.time = lambda: 9e9  # type: ignore[assignment]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bpkit.lint import lint_paths
-from bpkit.rules import RULES
+from bpkit.lint.engine import lint_paths
+from bpkit.lint.rules import RULES
 from bpkit.settings import Settings
 
 NO_EXAMPLES = {"version-bump"}  # needs git history: tests/test_version_gate.py

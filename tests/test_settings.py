@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from bpkit.errors import ConfigError
-from bpkit.lint import lint_paths
+from bpkit.lint.engine import lint_paths
+from bpkit.lint.rules import RULES
 from bpkit.problem import Level
-from bpkit.rules import RULES
 from bpkit.settings import load_settings
 
 KNOWN = frozenset(RULES)

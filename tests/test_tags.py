@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bpkit.errors import UsageError
+from bpkit.publish.tags import ReleaseTag, parse_tag
 from bpkit.settings import DEFAULT_ROOTS
-from bpkit.tags import ReleaseTag, parse_tag
 from tests.blueprints import write_blueprint
 from tests.clirun import bpkit
 

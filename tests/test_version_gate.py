@@ -1,4 +1,4 @@
-"""The version gate: `bpkit lint --base REF` and bpkit.changes.version_gate."""
+"""The version gate: `bpkit lint --base REF` and bpkit.history.gate.version_gate."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bpkit.changes import UnknownHistoryError, version_gate
-from bpkit.lint import lint_paths
+from bpkit.history.changes import UnknownHistoryError
+from bpkit.history.gate import version_gate
+from bpkit.lint.engine import lint_paths
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings
 from tests.blueprints import write_blueprint

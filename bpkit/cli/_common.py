@@ -7,14 +7,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bpkit.discover import find_repo_root
-from bpkit.model import Blueprint
 from bpkit.problem import Problem
 from bpkit.settings import Settings, load_settings
+from bpkit.source.discover import find_repo_root
+from bpkit.source.model import Blueprint
 
 
 def settings_here() -> Settings:
-    from bpkit.rules import RULES
+    from bpkit.lint.rules import RULES
 
     root = find_repo_root(Path.cwd())
     return load_settings(root, known_rules=frozenset(RULES))
@@ -23,9 +23,9 @@ def settings_here() -> Settings:
 def lint_selected(settings: Settings, names: Sequence[str], all_: bool,
                   paths: Sequence[Path] | None = None) -> tuple[list[Blueprint], list[Problem]]:
     """Load and lint the blueprints named on a package/publish command line."""
-    from bpkit.discover import select
-    from bpkit.lint import lint_blueprints
-    from bpkit.model import load_blueprint
+    from bpkit.lint.engine import lint_blueprints
+    from bpkit.source.discover import select
+    from bpkit.source.model import load_blueprint
 
     chosen = list(paths) if paths is not None else select(names, settings.root, settings.roots,
                                                           all_=all_)
@@ -37,11 +37,11 @@ def print_problems(problems: Sequence[Problem]) -> None:
     """Lint problems that stop (or accompany) packaging, on stderr as text."""
     if not problems:
         return
-    from bpkit import output
+    from bpkit.report import lint as report
 
     stream = sys.stderr
-    color = output.use_color(sys.stderr, os.environ)
-    text = output.format_text(problems, output.Summary(0, 0), color=color)
+    color = report.use_color(sys.stderr, os.environ)
+    text = report.format_text(problems, report.Summary(0, 0), color=color)
     # Only the problem lines: the summary belongs to `bpkit lint`.
     lines = text.rstrip("\n").splitlines()[:-1]
     for line in lines:

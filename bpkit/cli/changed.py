@@ -33,8 +33,8 @@ def changed(base: str, head: str | None, fmt: str, all_if_unknown: bool) -> None
     A renamed blueprint is listed under its new name; a deleted one is not a
     publish target (reported on stderr, or as "publish": false in json).
     """
-    from bpkit.changes import RENAMED, UnknownHistoryError, changed_blueprints
     from bpkit.cli._common import settings_here
+    from bpkit.history.changes import RENAMED, UnknownHistoryError, changed_blueprints
 
     settings = settings_here()
     try:

@@ -14,7 +14,7 @@ from bpkit.errors import UsageError
 def rules(rule_id: str | None) -> None:
     """List the lint rules, or explain RULE_ID."""
     from bpkit.cli._common import settings_here
-    from bpkit.rules import RULES
+    from bpkit.lint.rules import RULES
 
     settings = settings_here()
     if rule_id is None:
@@ -35,6 +35,6 @@ def rules(rule_id: str | None) -> None:
 @click.argument("name", type=click.Choice(["blueprint", "chart", "upstream", "values"]))
 def schema(name: str) -> None:
     """Print the JSON Schema NAME (for editors: yaml-language-server, VS Code)."""
-    from bpkit.schemas import schema_text
+    from bpkit.source.schemas import schema_text
 
     click.echo(schema_text(name), nl=False)

@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from bpkit.errors import EXIT_OK, EXIT_PROBLEMS
-from bpkit.output import FORMATS
 from bpkit.problem import Problem
+from bpkit.report.lint import FORMATS
 
 
 @click.command()
@@ -32,10 +32,10 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
 
     With no PATHS: platform/ and products/ under the repository root.
     """
-    from bpkit import output
     from bpkit.cli._common import settings_here
-    from bpkit.lint import lint_paths, owning_blueprint
-    from bpkit.rules import RULES
+    from bpkit.lint.engine import lint_paths, owning_blueprint
+    from bpkit.lint.rules import RULES
+    from bpkit.report import lint as report
 
     # A lint run allocates millions of small, long-lived objects and then
     # exits: with default thresholds the cyclic collector keeps rescanning
@@ -45,14 +45,14 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
     settings = settings_here()
     gate = None
     if base is not None:
-        from bpkit.changes import version_gate
+        from bpkit.history.gate import version_gate
 
         gate = version_gate(settings.root, base, settings)
     result = lint_paths(paths, settings, version_gate=gate)
-    fmt = output.choose_format(fmt, os.environ)
+    fmt = report.choose_format(fmt, os.environ)
     with_problems = len({owning_blueprint(p.path, result.blueprints)
                          for p in result.problems} - {None})
-    summary = output.Summary(blueprints=len(result.blueprints), files=result.files,
+    summary = report.Summary(blueprints=len(result.blueprints), files=result.files,
                              blueprints_with_problems=with_problems)
     stream = sys.stdout
     if isinstance(stream, io.TextIOWrapper):
@@ -61,11 +61,11 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
     if fmt in ("github", "sarif"):
         # GitHub resolves annotation and SARIF paths from the repository root.
         problems = _rooted(problems, settings.root)
-    output.render(fmt, problems, RULES, summary,
-                  color=output.use_color(sys.stdout, os.environ), stream=stream)
+    report.render(fmt, problems, RULES, summary,
+                  color=report.use_color(sys.stdout, os.environ), stream=stream)
     if sarif_file:
         with open(sarif_file, "w", encoding="utf-8") as fh:
-            output.render("sarif", _rooted(result.problems, settings.root), RULES, summary,
+            report.render("sarif", _rooted(result.problems, settings.root), RULES, summary,
                           color=False, stream=fh)
     sys.exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
 

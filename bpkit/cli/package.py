@@ -23,8 +23,8 @@ def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None) -> Non
     1980-01-01, so the same sources always give the same bytes.
     """
     from bpkit.cli._common import lint_selected, print_problems, settings_here
-    from bpkit.package import write_archive
-    from bpkit.publish import prepare
+    from bpkit.package.build import write_archive
+    from bpkit.publish.pipeline import prepare
 
     settings = settings_here()
     selected, problems = lint_selected(settings, blueprints, all_)

@@ -55,7 +55,7 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
     unless --force; an unchanged re-publish does nothing.
     """
     from bpkit.cli._common import lint_selected, print_problems, settings_here
-    from bpkit.publish import prepare, push_all
+    from bpkit.publish.pipeline import prepare, push_all
 
     settings = settings_here()
     paths = None
@@ -63,7 +63,7 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
     if release_tag is not None:
         if blueprints or all_:
             raise UsageError("--tag names the blueprint itself: give no names and no --all")
-        from bpkit.tags import parse_tag
+        from bpkit.publish.tags import parse_tag
 
         tag = parse_tag(release_tag, settings.root, settings.roots)
         paths = [(settings.root / tag.folder).resolve()]
@@ -85,7 +85,7 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
                          on_done=progress)
     order = {str(bp.path): i for i, bp in enumerate(selected)}
     outcomes.sort(key=lambda o: order.get(str(settings.root / o.blueprint), 0))
-    from bpkit.registry import redact
+    from bpkit.text import redact
 
     secrets = dest.credentials.secrets() if dest.credentials is not None else ()
     for outcome in outcomes:
@@ -102,7 +102,7 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
 def _destination(settings: Any, registry: str | None, layout_dir: str | None,
                  username: str | None, password_stdin: bool, plain_http: bool,
                  ca_file: str | None, retry_budget: float | None) -> Any:
-    from bpkit.publish import Destination
+    from bpkit.publish.pipeline import Destination
 
     budget = retry_budget if retry_budget is not None else settings.retry_budget
     url = registry or os.environ.get("BPKIT_REGISTRY") or settings.registry
@@ -114,8 +114,8 @@ def _destination(settings: Any, registry: str | None, layout_dir: str | None,
         return Destination(layout=layout, retry_budget=budget)
     if layout_dir:
         raise UsageError("--layout is for publishing without a registry; drop one of the two")
-    from bpkit.credentials import resolve
-    from bpkit.registry import parse_registry
+    from bpkit.net.credentials import resolve
+    from bpkit.oci.reference import parse_registry
 
     ref = parse_registry(url)
     password = None

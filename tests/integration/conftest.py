@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from bpkit.oci import CHART_LAYER_MEDIA_TYPE, CONFIG_MEDIA_TYPE, Artifact
+from bpkit.oci.artifact import CHART_LAYER_MEDIA_TYPE, CONFIG_MEDIA_TYPE, Artifact
 
 try:
     from tests.integration.faultproxy import FaultProxy

@@ -1,4 +1,4 @@
-"""bpkit.archive against real Helm (helm-sdkpy): same files, same tar bytes, Helm reads ours.
+"""bpkit.helm.tgz against real Helm (helm-sdkpy): same files, same tar bytes, Helm reads ours.
 
 Helm's `package` stamps each entry with the file's mtime; the tests set every
 file's mtime to the time bpkit is given, so Helm's tar stream and bpkit's can
@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bpkit import archive
+from bpkit import limits
 from bpkit.errors import PackageError
+from bpkit.helm import chartfiles
+from bpkit.helm import tgz as tgz_mod
 
 try:
     from tests.integration import helmcheck
@@ -105,15 +107,15 @@ def test_same_tar_bytes_as_helm_package(tmp_path: Path) -> None:
     add_links(chart)
     pin_mtimes(chart)
     theirs = helm_package(chart, tmp_path)
-    ours = archive.build(chart, name="bp-demo", version="1.2.3", mtime=MTIME)
+    ours = tgz_mod.build(chart, name="bp-demo", version="1.2.3", mtime=MTIME)
 
     # The gzip header up to the deflate data: byte-identical.
-    assert theirs[: len(archive._GZIP_HEADER)] == archive._GZIP_HEADER
-    assert ours[: len(archive._GZIP_HEADER)] == archive._GZIP_HEADER
+    assert theirs[: len(tgz_mod._GZIP_HEADER)] == tgz_mod._GZIP_HEADER
+    assert ours[: len(tgz_mod._GZIP_HEADER)] == tgz_mod._GZIP_HEADER
     # The tar stream: byte-identical (order, USTAR/PAX choice, every field).
     assert gzip.decompress(ours) == gzip.decompress(theirs)
-    got = [(m.path, m.sha256) for m in archive.inspect(ours)]
-    assert got == [(m.path, m.sha256) for m in archive.inspect(theirs)]
+    got = [(m.path, m.sha256) for m in tgz_mod.inspect(ours)]
+    assert got == [(m.path, m.sha256) for m in tgz_mod.inspect(theirs)]
     assert "linked-dir/link.txt" in dict(got)  # links followed, as Helm does
     assert "README.md" in dict(got) and "templates/.hidden.yaml" not in dict(got)
 
@@ -123,11 +125,11 @@ def test_commented_chart_yaml_loads_the_same(tmp_path: Path) -> None:
     pin_mtimes(chart)
     theirs_tgz = tmp_path / "helm-out" / "bp-demo-1.2.3.tgz"
     theirs = helm_package(chart, tmp_path)
-    ours = archive.build(chart, name="bp-demo", version="1.2.3", mtime=MTIME)
+    ours = tgz_mod.build(chart, name="bp-demo", version="1.2.3", mtime=MTIME)
     ours_tgz = tmp_path / "bp-demo-1.2.3.tgz"
     ours_tgz.write_bytes(ours)
 
-    a, b = archive.inspect(ours), archive.inspect(theirs)
+    a, b = tgz_mod.inspect(ours), tgz_mod.inspect(theirs)
     assert [m.path for m in a] == [m.path for m in b]
     differ = [x.path for x, y in zip(a, b, strict=True) if x.sha256 != y.sha256]
     assert differ == ["Chart.yaml"]
@@ -146,7 +148,7 @@ def test_helm_lint_passes_on_our_archive(tmp_path: Path) -> None:
     chart = write(tmp_path / "bp-demo", COMMENTED_CHART)
     add_links(chart)
     tgz = tmp_path / "bp-demo-1.2.3.tgz"
-    tgz.write_bytes(archive.build(chart, name="bp-demo", version="1.2.3", mtime=MTIME))
+    tgz.write_bytes(tgz_mod.build(chart, name="bp-demo", version="1.2.3", mtime=MTIME))
     result = helmcheck.lint(tgz)
     assert result["TotalChartsLinted"] == 1
     assert not result["Errors"]
@@ -157,11 +159,11 @@ def test_helm_lint_catches_a_broken_archive(tmp_path: Path) -> None:
     # The control for the test above: Helm's lint does fail on our bytes
     # when the chart is wrong.
     entries = [
-        archive.Entry("Chart.yaml", COMMENTED_CHART),
-        archive.Entry("values.yaml", b"replicas: [\n"),
+        chartfiles.Entry("Chart.yaml", COMMENTED_CHART),
+        chartfiles.Entry("values.yaml", b"replicas: [\n"),
     ]
     tgz = tmp_path / "bp-demo-1.2.3.tgz"
-    tgz.write_bytes(archive.pack(entries, name="bp-demo", mtime=MTIME))
+    tgz.write_bytes(tgz_mod.pack(entries, name="bp-demo", mtime=MTIME))
     result = helmcheck.lint(tgz)
     assert result["Errors"]
     assert any(m["Severity"] >= 3 for m in result["Messages"])
@@ -212,24 +214,24 @@ def test_helmignore_selects_what_helm_selects(tmp_path: Path, helmignore: str) -
     files[".helmignore"] = helmignore.encode()
     chart = write(tmp_path / "bp-demo", CANONICAL_CHART, files)
     try:
-        theirs = sorted(m.path for m in archive.inspect(helm_package(chart, tmp_path)))
+        theirs = sorted(m.path for m in tgz_mod.inspect(helm_package(chart, tmp_path)))
     except helmcheck.HelmFailed as exc:
         assert "Chart.yaml file is missing" in str(exc)
         with pytest.raises(PackageError, match=r"^Chart\.yaml: missing"):
-            archive.collect(chart)
+            chartfiles.collect(chart)
         return
-    assert sorted(e.path for e in archive.collect(chart)) == theirs
+    assert sorted(e.path for e in chartfiles.collect(chart)) == theirs
 
 
 
 def big_tgz(path: Path, last: int) -> bytes:
     """Chart.yaml, 19 files of 5 MiB and one of `last` bytes, streamed to disk.
 
-    Built with tarfile rather than archive.pack so that 100 MiB never sits
+    Built with tarfile rather than tgz_mod.pack so that 100 MiB never sits
     in this process's memory (its peak RSS is inherited by later children,
     whose memory other tests measure).
     """
-    five = io.BytesIO(bytes(archive.MAX_FILE_SIZE))
+    five = io.BytesIO(bytes(limits.HELM_MAX_FILE_BYTES))
     with (
         gzip.GzipFile(path, mode="wb", compresslevel=1, mtime=0) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
@@ -240,7 +242,7 @@ def big_tgz(path: Path, last: int) -> bytes:
                 info.size = len(CANONICAL_CHART)
                 tar.addfile(info, io.BytesIO(CANONICAL_CHART))
             else:
-                info.size = archive.MAX_FILE_SIZE
+                info.size = limits.HELM_MAX_FILE_BYTES
                 five.seek(0)
                 tar.addfile(info, five)
         info = tarfile.TarInfo("bp-demo/last.bin")
@@ -251,14 +253,14 @@ def big_tgz(path: Path, last: int) -> bytes:
 
 def test_total_size_limit_matches_helms(tmp_path: Path) -> None:
     # 100 MiB in total is one byte too many for Helm's loader, and for inspect.
-    rest = archive.MAX_CHART_SIZE - 19 * archive.MAX_FILE_SIZE - len(CANONICAL_CHART)
+    rest = limits.HELM_MAX_CHART_BYTES - 19 * limits.HELM_MAX_FILE_BYTES - len(CANONICAL_CHART)
     fits = tmp_path / "fits.tgz"
     data = big_tgz(fits, rest - 1)
     assert "name: bp-demo" in helmcheck.show_chart(str(fits))
-    assert len(archive.inspect(data)) == 21
+    assert len(tgz_mod.inspect(data)) == 21
     over = tmp_path / "over.tgz"
     data = big_tgz(over, rest)
     with pytest.raises(helmcheck.HelmFailed, match="larger than the maximum size"):
         helmcheck.show_chart(str(over))
     with pytest.raises(PackageError, match="add up to"):
-        archive.inspect(data)
+        tgz_mod.inspect(data)

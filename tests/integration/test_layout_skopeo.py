@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bpkit import oci
-from bpkit.layout import LayoutTarget, ref_name
+from bpkit.oci import artifact as artifact_mod
+from bpkit.oci.layout import LayoutTarget, ref_name
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +40,9 @@ def chart_tgz(name: str, version: str) -> bytes:
     return buf.getvalue()
 
 
-def artifact(name: str, version: str) -> oci.Artifact:
+def artifact(name: str, version: str) -> artifact_mod.Artifact:
     meta = {"apiVersion": "v2", "name": name, "version": version, "description": "a & b"}
-    return oci.build_artifact(
+    return artifact_mod.build_artifact(
         meta,
         chart_tgz(name, version),
         created_epoch=1714564800,
@@ -58,12 +58,12 @@ def skopeo(*args: str) -> bytes:
     return proc.stdout
 
 
-def oci_ref(root: Path, art: oci.Artifact) -> str:
+def oci_ref(root: Path, art: artifact_mod.Artifact) -> str:
     return f"oci:{root}:{ref_name(art.name, art.tag)}"
 
 
 @pytest.fixture
-def published(tmp_path: Path) -> tuple[Path, list[oci.Artifact]]:
+def published(tmp_path: Path) -> tuple[Path, list[artifact_mod.Artifact]]:
     root = tmp_path / "dist" / "oci"
     arts = [artifact("bp-flux", "1.0.0"), artifact("bp-cilium", "2.1.0+build.7")]
     target = LayoutTarget(root)
@@ -73,7 +73,7 @@ def published(tmp_path: Path) -> tuple[Path, list[oci.Artifact]]:
 
 
 def test_skopeo_reads_manifest_and_config_exactly(
-    published: tuple[Path, list[oci.Artifact]],
+    published: tuple[Path, list[artifact_mod.Artifact]],
 ) -> None:
     root, arts = published
     for art in arts:
@@ -82,7 +82,7 @@ def test_skopeo_reads_manifest_and_config_exactly(
 
 
 def test_skopeo_copies_layout_to_registry_unchanged(
-    published: tuple[Path, list[oci.Artifact]], registry: RunningRegistry
+    published: tuple[Path, list[artifact_mod.Artifact]], registry: RunningRegistry
 ) -> None:
     root, arts = published
     for art in arts:
@@ -94,7 +94,7 @@ def test_skopeo_copies_layout_to_registry_unchanged(
         status, headers, _ = registry.http(
             "HEAD",
             f"/v2/{registry.repo(art.name)}/manifests/{art.tag}",
-            {"Accept": oci.MANIFEST_MEDIA_TYPE},
+            {"Accept": artifact_mod.MANIFEST_MEDIA_TYPE},
         )
         assert status == 200
         assert headers["Docker-Content-Digest"] == art.digest
@@ -102,7 +102,7 @@ def test_skopeo_copies_layout_to_registry_unchanged(
 
 
 def test_layout_written_by_skopeo_is_understood(
-    published: tuple[Path, list[oci.Artifact]], registry: RunningRegistry, tmp_path: Path
+    published: tuple[Path, list[artifact_mod.Artifact]], registry: RunningRegistry, tmp_path: Path
 ) -> None:
     root, arts = published
     flux, cilium = arts

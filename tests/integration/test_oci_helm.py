@@ -1,4 +1,4 @@
-"""bpkit.oci against real Helm (helm-sdkpy): same bytes as `helm push`, and Helm reads ours.
+"""bpkit.oci.artifact against real Helm (helm-sdkpy): the bytes of `helm push`; Helm reads ours.
 
 Helm's `created` annotation is the pushed .tgz file's mtime, so each test
 sets that mtime (or reads back what Helm wrote) and builds bpkit's artifact
@@ -22,8 +22,8 @@ from urllib.parse import urljoin
 import pytest
 from ruamel.yaml import YAML
 
-from bpkit import oci
-from bpkit.layout import LayoutTarget, ref_name
+from bpkit.oci import artifact as artifact_mod
+from bpkit.oci.layout import LayoutTarget, ref_name
 
 try:
     from tests.integration import helmcheck
@@ -91,7 +91,7 @@ def epoch_of(created: str) -> int:
     return int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp())
 
 
-def http_push(registry: RunningRegistry, art: oci.Artifact) -> None:
+def http_push(registry: RunningRegistry, art: artifact_mod.Artifact) -> None:
     """Blobs then manifest, with plain HTTP requests: no bpkit, no oras."""
     base = f"http://{registry.host}"
     repo = registry.repo(art.name)
@@ -110,7 +110,7 @@ def http_push(registry: RunningRegistry, art: oci.Artifact) -> None:
         with send("PUT", f"{location}{sep}digest={digest}", data, "application/octet-stream") as r:
             assert r.status == 201
     url = f"{base}/v2/{repo}/manifests/{art.tag}"
-    with send("PUT", url, art.manifest, oci.MANIFEST_MEDIA_TYPE) as resp:
+    with send("PUT", url, art.manifest, artifact_mod.MANIFEST_MEDIA_TYPE) as resp:
         assert resp.status == 201
         assert resp.headers["Docker-Content-Digest"] == art.digest
 
@@ -123,7 +123,7 @@ def test_helm_push_gives_the_pinned_golden_bytes(registry: RunningRegistry, tmp_
     assert load_yaml(chart_yaml_in(GOLDEN.GOLDEN_TGZ)) == GOLDEN.GOLDEN_META
     tgz = write_tgz(tmp_path, "bp-flux-1.2.3", GOLDEN.GOLDEN_TGZ, GOLDEN.GOLDEN_CREATED)
     digest = helmcheck.push(tgz, registry.url)
-    ours = oci.build_artifact(
+    ours = artifact_mod.build_artifact(
         GOLDEN.GOLDEN_META, GOLDEN.GOLDEN_TGZ, created_epoch=GOLDEN.GOLDEN_CREATED
     )
     assert registry.skopeo_raw("bp-flux", "1.2.3", config=True) == GOLDEN.GOLDEN_CONFIG
@@ -162,9 +162,9 @@ def test_helm_package_and_push_matches_build_artifact(
     helm_manifest = registry.skopeo_raw("bp-fresh", "0.4.0_rc.1")
     helm_config = registry.skopeo_raw("bp-fresh", "0.4.0_rc.1", config=True)
     # Helm stamped the archive's mtime; build ours with the time Helm wrote.
-    created = epoch_of(json.loads(helm_manifest)["annotations"][oci.ANNOTATION_CREATED])
+    created = epoch_of(json.loads(helm_manifest)["annotations"][artifact_mod.ANNOTATION_CREATED])
     assert created == int(tgz.stat().st_mtime)
-    ours = oci.build_artifact(
+    ours = artifact_mod.build_artifact(
         load_yaml(FRESH_CHART), tgz.read_bytes(), created_epoch=created, upstream=None
     )
     assert ours.config == helm_config
@@ -204,7 +204,7 @@ def test_helm_push_of_edge_cases_matches(
         data = _with_subchart(name, text)
     tgz = write_tgz(tmp_path, name, data, 1714564800)
     digest = helmcheck.push(tgz, registry.url)
-    ours = oci.build_artifact(load_yaml(text), data, created_epoch=1714564800)
+    ours = artifact_mod.build_artifact(load_yaml(text), data, created_epoch=1714564800)
     assert registry.skopeo_raw(name, "1.0.0", config=True) == ours.config
     assert registry.skopeo_raw(name, "1.0.0") == ours.manifest
     assert digest == ours.digest
@@ -230,7 +230,7 @@ def _with_subchart(name: str, chart_yaml: str) -> bytes:
 
 
 def test_helm_reads_our_artifact_pushed_over_plain_http(registry: RunningRegistry) -> None:
-    art = oci.build_artifact(
+    art = artifact_mod.build_artifact(
         GOLDEN.GOLDEN_META, GOLDEN.GOLDEN_TGZ, created_epoch=1, upstream=GOLDEN.UPSTREAM
     )
     http_push(registry, art)
@@ -245,7 +245,7 @@ def test_helm_reads_our_artifact_pushed_over_plain_http(registry: RunningRegistr
 
 def test_helm_maps_underscore_tag_back_to_build_metadata(registry: RunningRegistry) -> None:
     text = "apiVersion: v2\nname: bp-build\nversion: 2.0.0+build.5\n"
-    art = oci.build_artifact(load_yaml(text), make_tgz("bp-build", text), created_epoch=1)
+    art = artifact_mod.build_artifact(load_yaml(text), make_tgz("bp-build", text), created_epoch=1)
     assert art.tag == "2.0.0_build.5"
     http_push(registry, art)
     # No version given: Helm lists the tags, reads "_" as "+", and picks this one.
@@ -258,7 +258,7 @@ def test_helm_reads_a_release_copied_from_the_layout(
 ) -> None:
     import subprocess
 
-    art = oci.build_artifact(
+    art = artifact_mod.build_artifact(
         GOLDEN.GOLDEN_META, GOLDEN.GOLDEN_TGZ, created_epoch=1, upstream=GOLDEN.UPSTREAM
     )
     root = tmp_path / "oci"

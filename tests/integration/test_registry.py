@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bpkit.credentials import Credentials
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError
-from bpkit.oci import Artifact
-from bpkit.registry import PushResult, RegistryTarget
+from bpkit.net.credentials import Credentials
+from bpkit.net.registry import PushResult, RegistryTarget
+from bpkit.oci.artifact import Artifact
 
 pytestmark = pytest.mark.integration
 

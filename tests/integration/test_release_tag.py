@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bpkit.oci import CHART_LAYER_MEDIA_TYPE, CONFIG_MEDIA_TYPE
+from bpkit.oci.artifact import CHART_LAYER_MEDIA_TYPE, CONFIG_MEDIA_TYPE
 from tests.clirun import bpkit
 from tests.test_changes import git, make_monorepo
 

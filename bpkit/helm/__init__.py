@@ -1,0 +1,1 @@
+"""Helm's formats: .helmignore, the chart file set, .tgz archives, Chart.yaml as Helm writes it."""

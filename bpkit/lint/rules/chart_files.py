@@ -1,0 +1,44 @@
+"""Everything in the chart folder can be packaged safely.
+
+Packaging takes only regular files from inside the chart folder. A symlink
+that points outside it (it could pull `/etc/passwd` or a CI secret into a
+published artifact), a dangling symlink, a symlink loop, a named pipe,
+socket or device, or a file over Helm's 5 MiB limit makes `bpkit package`
+refuse the chart; this rule reports them at lint time. Files that
+`.helmignore` leaves out are not checked.
+
+Passing::
+
+    # file: chart/templates/configmap.yaml
+    kind: ConfigMap
+    # symlink: chart/templates/alias.yaml -> configmap.yaml
+
+Failing::
+
+    # symlink: chart/secrets.yaml -> ../../../../etc/hostname
+"""
+
+from collections.abc import Iterator
+
+from bpkit.errors import PackageError
+from bpkit.helm.chartfiles import VENDORED_FILES
+from bpkit.lint.context import Context
+from bpkit.problem import Level, Problem
+from bpkit.source.model import Blueprint
+from bpkit.yamlio.load import display_path
+
+ID = "chart-files"
+LEVEL = Level.ERROR
+
+
+def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
+    if not bp.chart_dir.is_dir() or bp.chart is None:
+        return
+    if any(bp.chart_has(name) for name in VENDORED_FILES):
+        return  # chart-vendored reports those; packaging would stop at them first
+    from bpkit.helm import chartfiles
+
+    try:
+        chartfiles.collect(bp.chart_dir)
+    except PackageError as exc:
+        yield Problem(display_path(bp.chart_dir), 0, 0, ID, LEVEL, str(exc))

@@ -1,0 +1,32 @@
+"""YAML files stay within the limits Helm and the installer can handle.
+
+A chart file over 5 MiB (Helm's per-file limit) is not read at all; a
+document whose anchors and aliases expand past a million nodes (a "billion
+laughs" alias bomb) or refer to themselves is not loaded. Both would make
+Helm, the installer or bpkit itself run out of memory or time.
+
+Passing::
+
+    # file: chart/values.yaml
+    catalystBlueprint:
+      upstream: { chart: flux2, version: "2.13.0", repo: "https://fluxcd-community.github.io/helm-charts" }
+    defaults: &res { requests: { cpu: 50m } }
+    sourceController: { resources: *res }
+
+Failing::
+
+    # file: chart/values.yaml
+    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+    b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]
+    c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]
+    d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]
+    e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]
+    f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]
+    g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]
+"""
+
+from bpkit.problem import Level
+from bpkit.yamlio.load import RULE_LIMITS
+
+ID = RULE_LIMITS
+LEVEL = Level.ERROR

@@ -1,0 +1,26 @@
+"""Every YAML file parses, as one document.
+
+A file that does not parse cannot be packaged or installed; the problem
+points at the line and column where the parser gave up. Produced while
+loading, for blueprint.yaml, Chart.yaml and values.yaml alike.
+
+Passing::
+
+    # file: chart/values.yaml
+    catalystBlueprint:
+      upstream: { chart: flux2, version: "2.13.0", repo: "https://fluxcd-community.github.io/helm-charts" }
+    installCRDs: true
+
+Failing::
+
+    # file: chart/values.yaml
+    catalystBlueprint:
+      upstream: { chart: flux2, version: "2.13.0", repo: "https://fluxcd-community.github.io/helm-charts"
+    installCRDs: true
+"""
+
+from bpkit.problem import Level
+from bpkit.yamlio.load import RULE_SYNTAX
+
+ID = RULE_SYNTAX
+LEVEL = Level.ERROR

@@ -1,0 +1,88 @@
+"""lint -> reproducible chart archive -> Helm OCI artifact, for one blueprint.
+
+The step between linting and publishing: nothing here talks to a registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bpkit.errors import BpkitError, LintFailed, PackageError
+from bpkit.helm import tgz
+from bpkit.history.epoch import source_date
+from bpkit.oci.artifact import Artifact, build_artifact
+from bpkit.problem import Problem
+from bpkit.source.model import Blueprint
+from bpkit.yamlio.load import display_path
+
+
+@dataclass
+class Package:
+    """A blueprint ready to publish: its archive and its OCI artifact."""
+
+    blueprint: Blueprint
+    archive_name: str
+    archive: bytes
+    artifact: Artifact
+    epoch: int
+    epoch_source: str  # "SOURCE_DATE_EPOCH", "git commit abc123", "default epoch"
+    problems: list[Problem] = field(default_factory=list)  # warnings that did not stop it
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.archive).hexdigest()
+
+    @property
+    def name(self) -> str:
+        return self.artifact.name
+
+    @property
+    def version(self) -> str:
+        return self.blueprint.version or ""
+
+
+def build_package(bp: Blueprint, problems: Sequence[Problem]) -> Package:
+    """Package a linted blueprint; LintFailed if its lint found errors."""
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        raise LintFailed(f"{bp.display}: not packaged, lint found {len(errors)} "
+                         f"error{'s' if len(errors) != 1 else ''}")
+    if bp.chart is None or not isinstance(bp.chart.data, dict):  # lint reports this
+        raise LintFailed(f"{bp.display}: no usable Chart.yaml")
+    name, version = bp.chart_name, bp.chart_version
+    assert name is not None and version is not None  # guaranteed by a clean lint
+    epoch, source = source_date(bp.path)
+    try:
+        data = tgz.build(bp.chart_dir, name=name, version=version, mtime=epoch)
+    except PackageError as exc:  # its paths are relative to the chart folder: say which
+        raise PackageError(f"{display_path(bp.chart_dir)}: {exc.message}") from None
+    upstream = bp.upstream if not bp.no_upstream else None
+    try:
+        artifact = build_artifact(bp.chart.data, data, created_epoch=epoch,
+                                  upstream=_strings(upstream))
+    except BpkitError as exc:
+        raise type(exc)(f"{bp.display}: {exc.message}") from None
+    return Package(blueprint=bp, archive_name=tgz.archive_name(name, version), archive=data,
+                   artifact=artifact, epoch=epoch, epoch_source=source,
+                   problems=[p for p in problems if not p.is_error])
+
+
+def _strings(upstream: dict[str, object] | None) -> dict[str, str] | None:
+    if upstream is None:
+        return None
+    return {k: v for k, v in upstream.items() if isinstance(v, str)}
+
+
+def write_archive(package: Package, out_dir: Path) -> Path:
+    """Write the .tgz atomically; an identical existing file is left alone."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / package.archive_name
+    if target.is_file() and target.read_bytes() == package.archive:
+        return target
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(package.archive)
+    tmp.replace(target)
+    return target

@@ -1,0 +1,1 @@
+"""The publish stage: destinations, release tags, and the push pipeline."""

@@ -1,0 +1,245 @@
+"""lint -> package -> push -> verify, for many blueprints at once.
+
+Packaging is quick and local, so it runs first for every blueprint;
+pushes then run in parallel (bounded), each with its own connection and
+retry budget, and one failure never stops the others. The destination is
+a registry (`oci://HOST/NAMESPACE`) or, when none is configured, a local
+OCI image layout folder (`dist/oci`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from bpkit.errors import (
+    AuthError,
+    BpkitError,
+    ImmutableReleaseError,
+    LintFailed,
+    RegistryError,
+    UsageError,
+)
+from bpkit.lint.engine import owning_blueprint
+from bpkit.oci.artifact import Artifact, sha256_digest
+from bpkit.package.build import Package, build_package
+from bpkit.problem import Problem
+from bpkit.source.model import Blueprint
+
+Status = Literal["published", "unchanged", "overwritten", "would publish", "would skip",
+                 "would refuse", "refused", "failed", "lint failed"]
+OK_STATUSES = {"published", "unchanged", "overwritten", "would publish", "would skip"}
+DEFAULT_JOBS = 4
+_SETTLE_PAUSE = 0.25  # seconds before a push that failed is tried once more
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where releases go: a registry namespace, or a local OCI image layout."""
+
+    registry: str | None = None  # "oci://HOST[:PORT]/NAMESPACE"
+    layout: Path | None = None
+    plain_http: bool | None = None
+    ca_file: str | None = None
+    credentials: Any = None  # bpkit.net.credentials.Credentials; never printed
+    retry_budget: float = 30.0
+
+    def describe(self) -> str:
+        if self.registry is not None:
+            return self.registry
+        return f"OCI layout {self.layout}"
+
+
+@dataclass
+class Outcome:
+    """What happened to one blueprint; `reference` is what users pull."""
+
+    blueprint: str  # "platform/flux"
+    name: str  # "bp-flux"
+    version: str
+    reference: str
+    digest: str | None
+    status: Status
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK_STATUSES
+
+
+class _Targets:
+    """One target per thread: registry sessions are not thread-safe."""
+
+    def __init__(self, dest: Destination) -> None:
+        self.dest = dest
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        if dest.registry is not None:
+            from bpkit.oci.reference import parse_registry
+
+            self.ref = parse_registry(dest.registry)  # fails early on a bad URL
+
+    def get(self) -> Any:
+        target = getattr(self._local, "target", None)
+        if target is None:
+            if self.dest.registry is not None:
+                from bpkit.net.registry import RegistryTarget
+
+                target = RegistryTarget(self.ref, credentials=self.dest.credentials,
+                                        plain_http=self.dest.plain_http,
+                                        ca_file=self.dest.ca_file,
+                                        retry_budget=self.dest.retry_budget)
+            else:
+                from bpkit.oci.layout import LayoutTarget
+
+                assert self.dest.layout is not None
+                target = LayoutTarget(self.dest.layout)
+            self._local.target = target
+            with self._lock:
+                self._all.append(target)
+        return target
+
+    def reference(self, package: Package) -> str:
+        artifact = package.artifact
+        if self.dest.registry is not None:
+            return str(self.ref.reference(artifact))
+        return f"oci:{self.dest.layout}:{artifact.name}:{artifact.tag}"
+
+    def close(self) -> None:
+        for target in self._all:
+            close = getattr(target, "close", None)
+            if close is not None:
+                close()
+
+
+def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
+            ) -> tuple[list[Package], list[Outcome]]:
+    """Package every blueprint whose lint is clean; the others become outcomes."""
+    by_blueprint: dict[Path, list[Problem]] = {bp.path: [] for bp in blueprints}
+    for problem in problems:
+        owner = owning_blueprint(problem.path, blueprints)
+        if owner is not None:
+            by_blueprint[owner].append(problem)
+    packages: list[Package] = []
+    failed: list[Outcome] = []
+    for bp in blueprints:
+        where = _shown(bp)
+        try:
+            packages.append(build_package(bp, by_blueprint[bp.path]))
+        except UsageError:
+            raise  # e.g. a bad SOURCE_DATE_EPOCH: wrong for every blueprint, exit 2
+        except BpkitError as exc:
+            status: Status = "lint failed" if isinstance(exc, LintFailed) else "failed"
+            failed.append(Outcome(where, bp.chart_name or bp.expected_chart_name,
+                                  bp.version or "?", "", None, status, exc.message))
+    return packages, failed
+
+
+def _shown(bp: Blueprint) -> str:
+    return f"{bp.group}/{bp.name}"
+
+
+def push_all(
+    packages: Sequence[Package], dest: Destination, *, force: bool = False,
+    dry_run: bool = False, jobs: int = DEFAULT_JOBS,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Push (or, with dry_run, only check) every package; never raises for one failure."""
+    targets = _Targets(dest)
+
+    def one(package: Package) -> Outcome:
+        outcome = _push_one(targets, package, force=force, dry_run=dry_run)
+        if on_done is not None:
+            on_done(outcome)
+        return outcome
+
+    try:
+        if len(packages) <= 1 or jobs <= 1:
+            return [one(p) for p in packages]
+        with ThreadPoolExecutor(max_workers=min(jobs, len(packages)),
+                                thread_name_prefix="bpkit-push") as pool:
+            return list(pool.map(one, packages))
+    finally:
+        targets.close()
+
+
+def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool) -> Outcome:
+    artifact = package.artifact
+    outcome = Outcome(_shown(package.blueprint), artifact.name, package.version,
+                      targets.reference(package), artifact.digest, "failed")
+    try:
+        target = targets.get()
+        if dry_run:
+            existing = target.existing_digest(artifact)
+            if existing is None:
+                outcome.status, outcome.message = "would publish", "not published yet"
+            elif existing == artifact.digest:
+                outcome.status, outcome.message = "would skip", "already published"
+            elif force:
+                outcome.status, outcome.message = "would publish", f"would replace {existing}"
+            else:
+                outcome.status = "would refuse"
+                outcome.message = f"already holds {existing}"
+            return outcome
+        if targets.dest.registry is not None:
+            result = _push_settled(target, artifact, force=force)
+            outcome.status = result.status
+            if result.status == "unchanged":
+                outcome.message = "already published"
+            elif result.status == "overwritten":
+                outcome.message = f"replaced {result.previous_digest} (--force)"
+        else:
+            previous = target.existing_digest(artifact) if force else None
+            written = target.push(artifact, force=force)
+            served = sha256_digest(target.read_manifest(artifact.name, artifact.tag))
+            if served != artifact.digest:
+                raise ImmutableReleaseError(f"{outcome.reference} holds {served} after writing "
+                                            f"{artifact.digest}")
+            outcome.status = "published" if written else "unchanged"
+            outcome.message = "" if written else "already published"
+            if written and previous is not None:  # same words as for a registry
+                outcome.status, outcome.message = "overwritten", f"replaced {previous} (--force)"
+    except ImmutableReleaseError as exc:
+        outcome.status, outcome.message = "refused", exc.message
+    except BpkitError as exc:
+        outcome.status, outcome.message = "failed", exc.message
+    except Exception as exc:
+        outcome.status, outcome.message = "failed", f"{type(exc).__name__}: {exc}"
+    return outcome
+
+
+def _push_settled(target: Any, artifact: Artifact, *, force: bool) -> Any:
+    """Push; after a failure, one more attempt within what is left of the retry budget.
+
+    Two publishers of one release at once trip over docker-registry's
+    filesystem storage, which rewrites link files in place (truncate, then
+    write): a reader can meet an empty link and answer 500 (reading the tag)
+    or "blob unknown" (a manifest PUT), though nothing is wrong a moment
+    later. A fresh attempt settles it: its first request finds the tag
+    holding our digest, or the push goes through with the blobs already
+    there. Credentials and refusals are never retried; a budget spent on
+    retries leaves no time for another attempt.
+    """
+    budget = float(target.retry_budget)
+    start = time.monotonic()
+    try:
+        return target.push(artifact, force=force)
+    except (AuthError, ImmutableReleaseError, UsageError):
+        raise
+    except RegistryError:
+        left = budget - (time.monotonic() - start) - _SETTLE_PAUSE
+        if left <= 0:
+            raise
+    time.sleep(_SETTLE_PAUSE)
+    target.retry_budget = left
+    try:
+        return target.push(artifact, force=force)
+    finally:
+        target.retry_budget = budget
+

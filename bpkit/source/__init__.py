@@ -1,0 +1,1 @@
+"""The monorepo's sources: finding blueprints (discover), loading them (model), their schemas."""
