@@ -35,6 +35,7 @@ import json
 import os
 import platform as host
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -112,10 +113,12 @@ class Samples:
 
     walls: list[float] = field(default_factory=list)
     peaks: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
 
-    def add(self, wall: float, peak: float) -> None:
-        self.walls.append(wall)
-        self.peaks.append(peak)
+    def add(self, run: Run) -> None:
+        self.walls.append(run.wall)
+        self.peaks.append(run.peak)
+        self.cpus.append(run.cpu)
 
     @property
     def wall(self) -> float:
@@ -125,12 +128,40 @@ class Samples:
     def peak(self) -> float:
         return statistics.median(self.peaks)
 
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpus)
+
     def cell(self, memory: bool = True) -> str:
         return f"{self.wall:.2f} s, {self.peak:.0f} MB" if memory else f"{self.wall:.2f} s"
 
     def spread(self) -> str:
         return (f"wall {' '.join(f'{w:.3f}' for w in self.walls)} s; "
+                f"cpu {' '.join(f'{c:.3f}' for c in self.cpus)} s; "
                 f"peak {' '.join(f'{p:.0f}' for p in self.peaks)} MB")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One whole process: wall seconds, CPU seconds (user + system, all threads), peak MB."""
+
+    wall: float
+    cpu: float
+    peak: float
+
+
+def timed_run(argv: list[str], cwd: Path | None, env: dict[str, str],
+              capture_stdout: bool) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """(the finished process, wall seconds, CPU seconds); the children are run one at a time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, text=True, check=False, timeout=900,
+                          stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return proc, wall, cpu
 
 
 class Bench:
@@ -164,36 +195,31 @@ class Bench:
         return re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", proc.stdout) is not None
 
     def bpkit(self, args: list[str], cwd: Path, cache: Path,
-              extra: dict[str, str] | None = None) -> tuple[float, float]:
-        """One whole `bpkit ARGS` process: (wall seconds, peak MB); fails on a non-zero exit."""
+              extra: dict[str, str] | None = None) -> Run:
+        """One whole `bpkit ARGS` process; fails on a non-zero exit."""
         env = {**self.bpkit_env, "BPKIT_CACHE_DIR": str(cache), **(extra or {})}
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", BPKIT_CHILD, *args], cwd=cwd, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                              check=False, timeout=900)
-        wall = time.perf_counter() - start
+        proc, wall, cpu = timed_run([sys.executable, "-c", BPKIT_CHILD, *args], cwd, env,
+                                    capture_stdout=False)
         match = PEAK.search(proc.stderr)
         if proc.returncode != 0 or match is None:
             tail = "\n".join(PEAK.sub("", proc.stderr).strip().splitlines()[-20:])
             raise Failed(f"bpkit {' '.join(args)} in {cwd} exited {proc.returncode}:\n{tail}")
-        return wall, int(match.group(1)) / 1024
+        return Run(wall, cpu, int(match.group(1)) / 1024)
 
-    def helm_lint(self, charts: Path | None) -> tuple[float, float, dict[str, float]]:
+    def helm_lint(self, charts: Path | None) -> tuple[Run, dict[str, float]]:
         """One whole Helm process linting the charts listed in CHARTS (None: start-up only)."""
         assert self.helm is not None
         listing = charts or self.work / "no-charts.json"
         if charts is None:
             listing.write_text("[]")
-        start = time.perf_counter()
-        proc = subprocess.run([self.helm, "-c", HELM_CHILD, str(listing)], env=self.helm_env,
-                              capture_output=True, text=True, check=False, timeout=900)
-        wall = time.perf_counter() - start
+        proc, wall, cpu = timed_run([self.helm, "-c", HELM_CHILD, str(listing)], None,
+                                    self.helm_env, capture_stdout=True)
         match = HELM_JSON.search(proc.stdout)
         if proc.returncode != 0 or match is None:
             raise Failed(f"the Helm lint child exited {proc.returncode}:\n"
                          f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
         data: dict[str, float] = json.loads(match.group(1))
-        return wall, data["peak_kb"] / 1024, data
+        return Run(wall, cpu, data["peak_kb"] / 1024), data
 
 
 def chart_list(work: Path, tree: Path, name: str) -> Path:
@@ -267,19 +293,19 @@ def main() -> int:
                     files = sum(1 for p in cache.rglob("*") if p.is_file())
                     files += sum(1 for p in (tree / ".bpkit_cache").rglob("*") if p.is_file())
                     helm_notes.setdefault("cache files", {})[case] = files
-                wall, peak = bench.bpkit(args, tree, cache, extra)
+                run = bench.bpkit(args, tree, cache, extra)
                 if timed:
-                    results.setdefault(case, Samples()).add(wall, peak)
+                    results.setdefault(case, Samples()).add(run)
             return step
 
         def helm_step(case: str, charts: Path | None) -> Callable[[bool], None]:
             def step(timed: bool) -> None:
                 if helm is None:
                     return
-                wall, peak, data = bench.helm_lint(charts)
+                run, data = bench.helm_lint(charts)
                 helm_notes[case] = data
                 if timed:
-                    results.setdefault(case, Samples()).add(wall, peak)
+                    results.setdefault(case, Samples()).add(run)
             return step
 
         interleave(runs, [bpkit_step("start-up", ["--version"], ten),
@@ -359,7 +385,22 @@ def main() -> int:
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print()
-    print("Runs (wall seconds and peak MB, in order):")
+    print("CPU seconds (user + system, all threads; less sensitive to load than wall time):")
+    print()
+    print("| case | bpkit | against | ratio |")
+    print("|---|---|---|---|")
+    for label, mine, theirs, who in (
+            ("lint, the ten wrappers", "lint ten", "helm lint ten", "Helm"),
+            (f"lint, {n} synthetic blueprints, cold", "lint big", "helm lint big", "Helm"),
+            (f"lint, {n} synthetic blueprints, warm", "lint big warm", "helm lint big", "Helm"),
+            (f"package --all, {n} blueprints", "package git", "package epoch",
+             "bpkit with SOURCE_DATE_EPOCH")):
+        other = results.get(theirs)
+        print(f"| {label} | {results[mine].cpu:.2f} s | "
+              f"{f'{who} {other.cpu:.2f} s' if other else '—'} | "
+              f"{f'{results[mine].cpu / other.cpu:.2f}x' if other else '—'} |")
+    print()
+    print("Runs (in order):")
     for case, samples in results.items():
         print(f"  {case}: {samples.spread()}")
     for case in ("helm lint ten", "helm lint big"):
