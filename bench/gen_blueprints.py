@@ -1,15 +1,22 @@
 """Generate N synthetic, lint-clean wrapper blueprints for benchmarks.
 
-    python bench/gen_blueprints.py OUT_DIR N
+    python bench/gen_blueprints.py OUT_DIR N [--git]
 
 Writes OUT_DIR/platform/bp0000.../ with blueprint.yaml, chart/Chart.yaml and
 chart/values.yaml shaped like the real wrappers (comments, a flow-mapping
 upstream block, a nested overlay of ~40 lines, a few dependencies).
+
+With --git, OUT_DIR becomes a git repository with a history, as a real
+monorepo has, so that `bpkit package` takes archive timestamps from git:
+the blueprints arrive in ten dated commits, and a last one touches every
+seventh blueprint again.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import os
+import subprocess
 from pathlib import Path
 
 CHART = """\
@@ -107,5 +114,44 @@ def generate(out: Path, count: int) -> list[Path]:
     return folders
 
 
+def _git(root: Path, *args: str, date: str) -> None:
+    # A fixed identity and no user or system config: the same history every time.
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+           "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def commit_history(out: Path, folders: list[Path], batches: int = 10) -> None:
+    """Make OUT a git repository whose blueprints were committed over several days."""
+    _git(out, "init", "-q", date="2024-01-01T00:00:00Z")
+    size = max(1, -(-len(folders) // batches))
+    for number, start in enumerate(range(0, len(folders), size)):
+        batch = [str(f.relative_to(out)) for f in folders[start:start + size]]
+        date = f"2024-01-{number + 2:02d}T12:00:00Z"
+        _git(out, "add", "--", *batch, date=date)
+        _git(out, "commit", "-q", "-m", f"Add blueprints {batch[0]}..{batch[-1]}", date=date)
+    touched = folders[::7]
+    for folder in touched:
+        with (folder / "chart" / "values.yaml").open("a") as values:
+            values.write("# Reviewed for the 2024-02 upgrade.\n")
+    if touched:
+        _git(out, "commit", "-q", "-a", "-m", "Review every seventh blueprint",
+             date="2024-02-01T09:30:00Z")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("count", type=int)
+    parser.add_argument("--git", action="store_true",
+                        help="make OUT a git repository with a dated history")
+    opts = parser.parse_args()
+    folders = generate(opts.out, opts.count)
+    if opts.git:
+        commit_history(opts.out, folders)
+
+
 if __name__ == "__main__":
-    generate(Path(sys.argv[1]), int(sys.argv[2]))
+    main()
