@@ -161,11 +161,12 @@ def load_settings(root: Path, known_rules: frozenset[str] | None = None) -> Sett
         raise ConfigError(f"{where}.per-path must be a table of path patterns")
     per_path = []
     per_path_modes = []
-    for pattern, entries in per_path_raw.items():
+    for pattern, raw_entries in per_path_raw.items():
         here = f'{where}.per-path."{pattern}"'
-        if isinstance(entries, dict) and MODE_KEY in entries:
-            entries = dict(entries)
-            per_path_modes.append((pattern, _mode(entries.pop(MODE_KEY), here)))
+        entries = raw_entries
+        if isinstance(raw_entries, dict) and MODE_KEY in raw_entries:
+            entries = {k: v for k, v in raw_entries.items() if k != MODE_KEY}
+            per_path_modes.append((pattern, _mode(raw_entries[MODE_KEY], here)))
         per_path.append((pattern, _levels(entries, here, known_rules)))
     return Settings(root=root, roots=tuple(roots), registry=registry, retry_budget=float(budget),
                     rule_levels=rules, per_path=tuple(per_path), source=source,
