@@ -287,7 +287,8 @@ def test_bundle_tag_replaces_plus(tmp_path: Path) -> None:
 def test_no_upstream_blueprint_is_its_own_install_unit(tmp_path: Path) -> None:
     folder = write_blueprint(tmp_path, "own")
     chart = folder / "chart" / "Chart.yaml"
-    chart.write_text(chart.read_text() + 'annotations:\n  catalyst.openova.io/no-upstream: "true"\n')
+    opt_out = 'annotations:\n  catalyst.openova.io/no-upstream: "true"\n'
+    chart.write_text(chart.read_text() + opt_out)
     (folder / "chart" / "values.yaml").write_text("replicaCount: 1\n")
     settings = Settings(root=tmp_path)
     with pytest.raises(UsageError, match="needs the registry"):
@@ -359,7 +360,8 @@ def test_write_and_check(tmp_path: Path) -> None:
     assert sorted(p.name for p in paths) == [f"{n}.yaml" for n in PLATFORM]
     assert check_manifests(rendered, out) == []
     target = out / "gitea.yaml"
-    target.write_text(target.read_text().replace('      version: "10.5.0"', '      version: "10.4.0"'))
+    pin = '      version: "10.5.0"'
+    target.write_text(target.read_text().replace(pin, pin.replace("10.5.0", "10.4.0")))
     (out / "spire.yaml").unlink()
     drift = {d.path.name: d for d in check_manifests(rendered, out)}
     assert set(drift) == {"gitea.yaml", "spire.yaml"}

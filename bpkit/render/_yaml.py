@@ -47,8 +47,12 @@ def _block(value: Any, indent: int) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
     if isinstance(value, Mapping):
+        names: set[str] = set()
         for key, item in value.items():
             name = _key(key)
+            if name in names:
+                raise EmitError(f"two keys read as {name}")
+            names.add(name)
             if _is_block(item):
                 lines.append(f"{pad}{name}:")
                 lines.extend(_block(item, indent + 2))
