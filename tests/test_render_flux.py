@@ -451,3 +451,21 @@ def test_cli_lint_errors_stop_that_blueprint(tmp_path: Path) -> None:
     assert run.code == 1
     assert "upstream-repo" in run.err and "not rendered" in run.err
     assert "name: bp-flux\n" not in run.out and "name: bp-cilium\n" in run.out
+
+
+def test_render_never_imports_the_network_or_git_stack(tmp_path: Path) -> None:
+    """Rendering reads files only: no registry is contacted, even in bundle mode."""
+    import subprocess
+    import sys
+
+    root = make_repo(tmp_path)
+    code = ("import sys\nfrom bpkit.cli import main\n"
+            "try:\n    main(['render', 'flux', '--mode', 'bundle', '--registry',"
+            " 'oci://registry.invalid/ns', '--out', 'out'])\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'oras', 'requests', 'git',"
+            " 'urllib3'})\nprint('HEAVY', heavy, code)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, check=False, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    assert "HEAVY [] 0" in proc.stdout, proc.stdout + proc.stderr
+    assert len(list((root / "out").iterdir())) == 10

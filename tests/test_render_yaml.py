@@ -21,6 +21,7 @@ TRICKY_STRINGS = [
     "  indented\nsecond", "uni ✓ 漢字 🚀", "bidi \u202e override", "nul\x00", "esc\x1b[31m",
     "bom\ufeff", "cr\r\nlf", "https://charts.example.com/x?y=1", "oci://ghcr.io/a/b",
     "app.kubernetes.io/name", "CreateReplace", "--- not a doc", "...",
+    "10m", "1h", "20Gi", "0xFF", "0o17", "0b1", "0m", "1e", "1E5", "1e+5", "12e", "1_0m",
 ]
 
 
@@ -78,6 +79,7 @@ def test_output_is_stable_and_readable() -> None:
     assert text == ("# head\n---\napiVersion: v1\nkind: X\nspec:\n  url: https://a.example\n"
                     '  version: "1.2.3"\n  items:\n    - a\n    - "on"\n')
     assert "\x1b" not in dump_documents([{"a": "esc\x1b[31m"}])
+    assert dump_documents([{"i": "10m", "h": "0xFF"}]) == '---\ni: 10m\nh: "0xFF"\n'
 
 
 @pytest.mark.parametrize("value", [b"bytes", {1, 2}, object()])

@@ -17,8 +17,10 @@ from datetime import date
 from typing import Any
 
 # Plain scalars: a letter, `_` or `/` first, then a small safe set; never a
-# trailing `:`. Anything else (digits first, spaces, `#`, quotes) is quoted.
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@%+=,:-]*")
+# trailing `:`; or a quantity such as `10m` or `20Gi` (no YAML reads digits
+# followed only by letters as a number, once `0x`, `0o` and `0b` are ruled
+# out). Anything else (other digits first, spaces, `#`, quotes) is quoted.
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@%+=,:-]*|[1-9][0-9]*[A-Za-z]+")
 # Words YAML 1.1 or 1.2 reads as booleans or null.
 _RESERVED = frozenset(
     w for base in ("y", "yes", "n", "no", "true", "false", "on", "off", "null")
