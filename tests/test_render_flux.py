@@ -342,6 +342,14 @@ def test_a_value_yaml_cannot_carry_is_an_error_naming_the_file(tmp_path: Path) -
         render_flux([load_blueprint(folder)], Settings(root=tmp_path), FluxOptions())
 
 
+def test_credentials_in_the_upstream_repo_never_reach_a_manifest(tmp_path: Path) -> None:
+    folder = write_blueprint(tmp_path, "leak", upstream=(
+        "x", "1.0.0", "https://bob:s3cr3t@charts.example.com"))
+    with pytest.raises(RenderError, match="contains credentials") as info:
+        render_flux([load_blueprint(folder)], Settings(root=tmp_path), FluxOptions())
+    assert "s3cr3t" not in str(info.value)
+
+
 def test_render_paths_refuses_blueprints_with_lint_errors(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_repo(tmp_path)
@@ -413,6 +421,17 @@ def test_cli_bundle_without_registry_is_a_usage_error(tmp_path: Path) -> None:
                 env={"BPKIT_REGISTRY": "oci://127.0.0.1:5000/ns"})
     assert run.code == 0, run.err
     assert "url: oci://127.0.0.1:5000/ns/bp-flux" in run.out
+
+
+def test_cli_check_escapes_what_the_committed_file_holds(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    assert bpkit("render", "flux", "platform/flux", "--out", "m", cwd=root).code == 0
+    committed = root / "m" / "flux.yaml"
+    committed.write_text(committed.read_text().replace("kind: HelmRelease",
+                                                       "kind: \x1b[31mHelmRelease\u202e"))
+    run = bpkit("render", "flux", "platform/flux", "--check", "m", cwd=root)
+    assert run.code == 1 and "\x1b" not in run.out + run.err and "\u202e" not in run.out
+    assert "\\u001b[31mHelmRelease" in run.out
 
 
 def test_cli_registry_from_settings_and_flux_24(tmp_path: Path) -> None:

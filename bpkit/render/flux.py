@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bpkit.errors import EXIT_PROBLEMS, BpkitError, UsageError
 from bpkit.model import Blueprint
@@ -297,6 +298,9 @@ def _overlay(bp: Blueprint, api: FluxApi, options: FluxOptions) -> list[dict[str
     source_name = f"{_release_name(bp)}-upstream"
     metadata = _metadata(bp, source_name, options, "overlay")
     repo = upstream["repo"].rstrip("/")
+    if "@" in urlsplit(repo).netloc:
+        # Never into a manifest, never echoed: `bpkit lint` (upstream-repo) says the same.
+        raise RenderError(f"{_values_display(bp)}: the upstream repo contains credentials")
     chart: dict[str, Any]
     if repo.startswith("oci://"):
         # Flux's recommendation for OCI charts (source-controller docs): an
