@@ -6,6 +6,7 @@ Kept apart from the CLI so tests and other tools build the same object.
     roots = ["platform", "products"]        # where `bpkit lint` looks by default
     registry = "oci://ghcr.io/openova-io"   # publish target when no flag/env says
     retry-budget = 30                       # seconds of retries per blueprint
+    upstream-mode = "overlay"               # or "bundle": what a release installs
 
     [tool.bpkit.rules]                      # re-level or disable rules everywhere
     chart-type = "warning"
@@ -13,6 +14,7 @@ Kept apart from the CLI so tests and other tools build the same object.
 
     [tool.bpkit.per-path."platform/cilium/**"]   # ... or for some paths only
     overlay-subchart-key = "off"
+    upstream-mode = "bundle"
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from bpkit.problem import Level
 
 DEFAULT_ROOTS = ("platform", "products")
 DEFAULT_RETRY_BUDGET = 30.0
-_KNOWN_KEYS = {"roots", "registry", "retry-budget", "rules", "per-path"}
+#: What a release of a wrapper installs: "overlay" (the wrapper alone, for an
+#: installer or `bpkit render flux` to pair with the upstream chart) or
+#: "bundle" (the upstream chart packaged inside as a subchart).
+UPSTREAM_MODES = ("overlay", "bundle")
+DEFAULT_UPSTREAM_MODE = "overlay"
+MODE_KEY = "upstream-mode"
+_KNOWN_KEYS = {"roots", "registry", "retry-budget", MODE_KEY, "rules", "per-path"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ class Settings:
     rule_levels: Mapping[str, Level] = field(default_factory=dict)
     per_path: tuple[tuple[str, Mapping[str, Level]], ...] = ()
     source: Path | None = None  # the pyproject.toml read, if any
+    upstream_mode: str = DEFAULT_UPSTREAM_MODE
+    per_path_modes: tuple[tuple[str, str], ...] = ()  # (pattern, mode), in file order
 
     def level_for(self, rule: str, default: Level, path: Path | None) -> Level:
         """The level a problem of `rule` at `path` gets; later settings win."""
@@ -55,6 +65,22 @@ class Settings:
                     if rule in levels and _glob_match(pattern, rel):
                         level = levels[rule]
         return level
+
+    def mode_for(self, path: Path | None) -> str:
+        """The upstream mode of the blueprint folder at `path`; later settings win.
+
+        A per-path pattern applies when it matches the folder itself
+        (`platform/cilium`, `platform/*`) or what is inside it
+        (`platform/cilium/**`).
+        """
+        mode = self.upstream_mode
+        if self.per_path_modes and path is not None:
+            rel = _relative(path, self.root)
+            if rel is not None:
+                for pattern, value in self.per_path_modes:
+                    if _glob_match(pattern, rel) or _glob_match(pattern, rel + "/"):
+                        mode = value
+        return mode
 
 
 def _relative(path: Path, root: Path) -> str | None:
@@ -128,16 +154,30 @@ def load_settings(root: Path, known_rules: frozenset[str] | None = None) -> Sett
     budget = table.get("retry-budget", DEFAULT_RETRY_BUDGET)
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget < 0:
         raise ConfigError(f"{where}: retry-budget must be a number of seconds >= 0")
+    mode = _mode(table.get(MODE_KEY, DEFAULT_UPSTREAM_MODE), where)
     rules = _levels(table.get("rules", {}), f"{where}.rules", known_rules)
     per_path_raw = table.get("per-path", {})
     if not isinstance(per_path_raw, dict):
         raise ConfigError(f"{where}.per-path must be a table of path patterns")
-    per_path = tuple(
-        (pattern, _levels(levels, f'{where}.per-path."{pattern}"', known_rules))
-        for pattern, levels in per_path_raw.items()
-    )
+    per_path = []
+    per_path_modes = []
+    for pattern, raw_entries in per_path_raw.items():
+        here = f'{where}.per-path."{pattern}"'
+        entries = raw_entries
+        if isinstance(raw_entries, dict) and MODE_KEY in raw_entries:
+            entries = {k: v for k, v in raw_entries.items() if k != MODE_KEY}
+            per_path_modes.append((pattern, _mode(raw_entries[MODE_KEY], here)))
+        per_path.append((pattern, _levels(entries, here, known_rules)))
     return Settings(root=root, roots=tuple(roots), registry=registry, retry_budget=float(budget),
-                    rule_levels=rules, per_path=per_path, source=source)
+                    rule_levels=rules, per_path=tuple(per_path), source=source,
+                    upstream_mode=mode, per_path_modes=tuple(per_path_modes))
+
+
+def _mode(value: Any, where: str) -> str:
+    if value not in UPSTREAM_MODES:
+        shown = repr(value) if isinstance(value, str) else f"a {type(value).__name__}"
+        raise ConfigError(f'{where}: {MODE_KEY} must be "overlay" or "bundle", not {shown}')
+    return str(value)
 
 
 def _levels(raw: Any, where: str, known: frozenset[str] | None) -> dict[str, Level]:

@@ -48,6 +48,11 @@ overlay-subchart-key = "off"
     ("[tool.bpkit.rules]\nchart-type = 'loud'\n", "unknown level"),
     ("[tool.bpkit]\nregistry = 5\n", "registry must be a string"),
     ("[tool.bpkit]\nretry-budget = -1\n", "retry-budget"),
+    ("[tool.bpkit]\nupstream-mode = 'umbrella'\n", "upstream-mode must be \"overlay\" or"),
+    ("[tool.bpkit]\nupstream-mode = 1\n", "not a int"),
+    ("[tool.bpkit.per-path.'platform/x']\nupstream-mode = 'Bundle'\n",
+     r"per-path\.\"platform/x\": upstream-mode"),
+    ("[tool.bpkit.rules]\nupstream-mode = 'bundle'\n", "unknown rule 'upstream-mode'"),
 ])
 def test_bad_settings_name_the_file(tmp_path: Path, text: str, message: str) -> None:
     write(tmp_path, text)
@@ -65,3 +70,33 @@ def test_settings_relevel_problems(monorepo: Path) -> None:
     assert not result.failed() and result.failed(strict=True)
     write(monorepo, "[tool.bpkit.per-path.'platform/flux/**']\nchart-type = 'off'\n")
     assert lint_paths([], load_settings(monorepo, KNOWN)).problems == []
+
+
+def test_upstream_mode_default_global_and_per_path(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, KNOWN).mode_for(tmp_path / "platform/flux") == "overlay"
+    write(tmp_path, """
+[tool.bpkit]
+upstream-mode = "bundle"
+[tool.bpkit.per-path."platform/cilium"]
+upstream-mode = "overlay"
+overlay-subchart-key = "off"
+[tool.bpkit.per-path."products/**"]
+upstream-mode = "overlay"
+[tool.bpkit.per-path."products/special"]
+upstream-mode = "bundle"
+[tool.bpkit.per-path."platform/openbao/**"]
+upstream-mode = "overlay"
+""")
+    s = load_settings(tmp_path, KNOWN)
+    assert s.upstream_mode == "bundle"
+    assert s.mode_for(tmp_path / "platform/flux") == "bundle"
+    assert s.mode_for(tmp_path / "platform/cilium") == "overlay"
+    assert s.mode_for(tmp_path / "products/shop") == "overlay"  # a ** pattern covers the folder
+    assert s.mode_for(tmp_path / "products/special") == "bundle"  # later settings win
+    assert s.mode_for(tmp_path / "platform/openbao") == "overlay"  # what is inside it
+    assert s.mode_for(tmp_path / "platform/openbao-x") == "bundle"
+    assert s.mode_for(None) == "bundle"
+    # The mode sits beside rule levels without being taken for a rule.
+    values = tmp_path / "platform/cilium/chart/values.yaml"
+    assert s.level_for("overlay-subchart-key", Level.WARNING, values) is Level.OFF
+    assert "upstream-mode" not in dict(s.per_path)["platform/cilium"]

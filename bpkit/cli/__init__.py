@@ -23,6 +23,7 @@ _COMMANDS = {
     "package": ("bpkit.cli.package", "package", "Build reproducible chart archives."),
     "publish": ("bpkit.cli.publish", "publish", "Lint, package and push charts to a registry."),
     "changed": ("bpkit.cli.changed", "changed", "List blueprints changed between two commits."),
+    "render": ("bpkit.cli.render", "render", "Write Flux manifests that install blueprints."),
 }
 
 
