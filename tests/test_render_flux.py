@@ -23,7 +23,6 @@ import pytest
 from ruamel.yaml import YAML
 
 from bpkit.errors import UsageError
-from bpkit.model import load_blueprint
 from bpkit.render.flux import (
     FLUX_APIS,
     HELM_CHART_LAYER,
@@ -35,6 +34,7 @@ from bpkit.render.flux import (
     write_manifests,
 )
 from bpkit.settings import Settings, load_settings
+from bpkit.source.model import load_blueprint
 from tests.blueprints import write_blueprint
 from tests.clirun import bpkit
 

@@ -29,10 +29,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bpkit.errors import EXIT_PROBLEMS, BpkitError, UsageError
-from bpkit.model import Blueprint
 from bpkit.problem import Level, Problem
 from bpkit.render._yaml import EmitError, dump_documents
 from bpkit.settings import UPSTREAM_MODES, Settings
+from bpkit.source.model import Blueprint
 
 #: The Helm chart layer of an OCI artifact: what Flux copies for helm-controller.
 HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
@@ -139,7 +139,7 @@ def render_paths(paths: Sequence[str | Path], settings: Settings,
     A blueprint with errors is not rendered: manifests from a wrapper that
     names no usable upstream would install nothing, or the wrong thing.
     """
-    from bpkit.lint import lint_paths, owning_blueprint
+    from bpkit.lint.engine import lint_paths, owning_blueprint
 
     _check_options(options)
     result = lint_paths(paths, settings)
@@ -168,7 +168,7 @@ def render_flux(blueprints: Sequence[Blueprint], settings: Settings,
                 f"bundle mode needs the registry the bp-<name> artifacts are published to: "
                 f"pass --registry oci://HOST/NAMESPACE, or set BPKIT_REGISTRY or "
                 f"[tool.bpkit] registry (in bundle mode: {names})")
-        from bpkit.registry import parse_registry
+        from bpkit.oci.reference import parse_registry
 
         registry_ref = parse_registry(options.registry)
     out = []
