@@ -203,7 +203,8 @@ def test_cred_helper_for_the_host(env: dict[str, str], home: Path, tmp_path: Pat
     creds = resolve("ghcr.io", env=env)
     assert creds is not None
     assert (creds.username, creds.password) == ("hu", "hs")
-    assert creds.source == "credential helper docker-credential-test"
+    assert creds.source == (f"credential helper docker-credential-test "
+                            f"(from docker config {home / '.docker' / 'config.json'})")
     assert log.read_text() == "ghcr.io\n"  # the host went in on stdin
 
 
@@ -271,3 +272,81 @@ def test_resolve_writes_nothing(env: dict[str, str], home: Path, tmp_path: Path)
     assert resolve("ghcr.io", username="u", password="p", env=env) is not None
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
     assert path.read_bytes() == content
+
+
+# ------------------------------------------------- helm registry config, containers auth.json
+
+
+def write_json(path: Path, config: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_helm_registry_config_after_docker(env: dict[str, str], home: Path) -> None:
+    """What `helm registry login` writes: ~/.config/helm/registry/config.json."""
+    helm = write_json(home / ".config/helm/registry/config.json",
+                      {"auths": {"127.0.0.1:5000": {"auth": b64("helmuser:helmpw")}}})
+    creds = resolve("127.0.0.1:5000", env=env)
+    assert creds is not None
+    assert (creds.username, creds.password) == ("helmuser", "helmpw")
+    assert creds.source == f"helm registry config {helm}"
+    # docker's config comes first when it knows the host
+    write_config(home, {"auths": {"127.0.0.1:5000": {"auth": b64("dockeruser:pw")}}})
+    assert resolve("127.0.0.1:5000", env=env).username == "dockeruser"  # type: ignore[union-attr]
+    # ... and helm's is still consulted for hosts docker does not know
+    write_config(home, {"auths": {"ghcr.io": {"auth": b64("x:y")}}})
+    assert resolve("127.0.0.1:5000", env=env).username == "helmuser"  # type: ignore[union-attr]
+
+
+def test_helm_registry_config_variable_and_xdg(env: dict[str, str], tmp_path: Path) -> None:
+    xdg = write_json(tmp_path / "xdg/helm/registry/config.json",
+                     {"auths": {"r.example.com": {"username": "xdg", "password": "p1"}}})
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+    assert resolve("r.example.com", env=env).source == f"helm registry config {xdg}"  # type: ignore[union-attr]
+    chosen = write_json(tmp_path / "elsewhere.json",
+                        {"auths": {"r.example.com": {"username": "var", "password": "p2"}}})
+    env["HELM_REGISTRY_CONFIG"] = str(chosen)
+    creds = resolve("r.example.com", env=env)
+    assert creds is not None and (creds.username, creds.password) == ("var", "p2")
+
+
+def test_containers_auth_file_last(env: dict[str, str], home: Path, tmp_path: Path) -> None:
+    """What podman and skopeo write: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers."""
+    runtime = write_json(tmp_path / "run/containers/auth.json",
+                         {"auths": {"quay.io": {"auth": b64("podman:pp")}}})
+    env["XDG_RUNTIME_DIR"] = str(tmp_path / "run")
+    creds = resolve("quay.io", env=env)
+    assert creds is not None and (creds.username, creds.password) == ("podman", "pp")
+    assert creds.source == f"containers auth file {runtime}"
+    chosen = write_json(tmp_path / "auth.json", {"auths": {"quay.io": {"auth": b64("sk:sp")}}})
+    env["REGISTRY_AUTH_FILE"] = str(chosen)
+    assert resolve("quay.io", env=env).username == "sk"  # type: ignore[union-attr]
+    # helm's registry config comes before it
+    write_json(home / ".config/helm/registry/config.json",
+               {"auths": {"quay.io": {"auth": b64("helm:hp")}}})
+    assert resolve("quay.io", env=env).username == "helm"  # type: ignore[union-attr]
+
+
+def test_broken_helm_config_names_the_file_not_the_secret(env: dict[str, str],
+                                                          home: Path) -> None:
+    helm = home / ".config/helm/registry/config.json"
+    helm.parent.mkdir(parents=True)
+    helm.write_text('{"auths": {"ghcr.io": {"auth": "s3cr3t-not-base64!"}}}')
+    with pytest.raises(UsageError) as err:
+        resolve("ghcr.io", env=env)
+    assert str(err.value) == (f"helm registry config {helm}: the 'auth' entry for ghcr.io "
+                              "is not valid base64")
+    assert "s3cr3t" not in str(err.value)
+    helm.write_text("{nope")
+    with pytest.raises(UsageError, match=r"helm registry config .* is not valid JSON"):
+        resolve("ghcr.io", env=env)
+
+
+def test_helper_named_in_helm_config(env: dict[str, str], home: Path) -> None:
+    env["HELPER_DATA"] = json.dumps({"ghcr.io": ["hu", "hs"]})
+    helm = write_json(home / ".config/helm/registry/config.json", {"credsStore": "test"})
+    creds = resolve("ghcr.io", env=env)
+    assert creds is not None and creds.password == "hs"
+    assert creds.source == ("credential helper docker-credential-test "
+                            f"(from helm registry config {helm})")

@@ -67,3 +67,61 @@ def test_self_dependency(tmp_path: Path) -> None:
     write_blueprint(tmp_path, "flux", depends=dep("flux"))
     problems = lint(tmp_path, "platform")
     assert ("depends-target", "bp-flux depends on itself", 13) in problems
+
+
+def test_raising_a_version_checks_the_dependents_that_were_not_given(tmp_path: Path) -> None:
+    write_blueprint(tmp_path, "cert-manager")
+    for name in ("flux", "gitea", "harbor"):
+        write_blueprint(tmp_path, name, depends=dep("cert-manager", "^1.0"))
+    write_blueprint(tmp_path, "shop", group="products", depends=dep("cert-manager", ">=1.0"))
+    write_blueprint(tmp_path, "cilium")  # depends on nothing: not checked
+    assert lint(tmp_path, "platform/cert-manager/chart/Chart.yaml") == []
+    write_blueprint(tmp_path, "cert-manager", version="2.0.0")
+    # As pre-commit passes them: only cert-manager's own files.
+    result = lint_paths([str(tmp_path / "platform/cert-manager/chart/Chart.yaml"),
+                         str(tmp_path / "platform/cert-manager/blueprint.yaml")],
+                        Settings(root=tmp_path))
+    assert [(Path(p.path).parts[-2], p.rule, p.message, p.line) for p in result.problems] == [
+        (name, "depends-version", "bp-cert-manager is at 2.0.0, outside the range '^1.0'", 14)
+        for name in ("flux", "gitea", "harbor")]
+    assert [bp.name for bp in result.blueprints] == ["cert-manager"]
+    assert sorted(bp.name for bp in result.dependents) == ["flux", "gitea", "harbor", "shop"]
+
+
+def test_dependents_get_only_the_dependency_rules(tmp_path: Path) -> None:
+    write_blueprint(tmp_path, "cert-manager", version="2.0.0")
+    flux = write_blueprint(tmp_path, "flux", depends=dep("cert-manager", "^1.0"))
+    (flux / "chart" / "Chart.yaml").write_text("apiVersion: v1\nname: wrong\nversion: 1.0\n")
+    rules = {rule for rule, _, _ in lint(tmp_path, "platform/cert-manager/blueprint.yaml")}
+    assert rules == {"depends-version"}  # flux's own problems are for when flux is linted
+
+
+def test_a_deleted_blueprint_fails_its_dependents(tmp_path: Path) -> None:
+    import shutil
+
+    write_blueprint(tmp_path, "cert-manager")
+    write_blueprint(tmp_path, "flux", depends=dep("cert-manager"))
+    write_blueprint(tmp_path, "cilium")
+    shutil.rmtree(tmp_path / "platform/cert-manager")
+    # As `bpkit lint $(git diff --name-only ...)` passes a deletion: paths that are gone.
+    assert lint(tmp_path, "platform/cert-manager/blueprint.yaml",
+                "platform/cert-manager/chart/values.yaml") == [
+        ("depends-target", "depends on bp-cert-manager, which is not a blueprint of this "
+                           "monorepo", 13)]
+
+
+def test_a_file_deleted_from_a_remaining_blueprint_lints_that_blueprint(tmp_path: Path) -> None:
+    flux = write_blueprint(tmp_path, "flux")
+    (flux / "chart" / "values.yaml").unlink()
+    problems = lint(tmp_path, "platform/flux/chart/values.yaml")
+    assert [rule for rule, _, _ in problems] == ["file-missing"]
+
+
+def test_a_missing_path_outside_the_roots_is_still_a_usage_error(tmp_path: Path) -> None:
+    import pytest
+
+    from bpkit.errors import UsageError
+
+    write_blueprint(tmp_path, "flux")
+    with pytest.raises(UsageError, match="no such file or folder"):
+        lint(tmp_path, "docs/nope.yaml")

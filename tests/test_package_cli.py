@@ -138,9 +138,10 @@ def test_hostile_chart_is_refused_naming_the_path(monorepo: Path, tmp_path: Path
         shown = "gone.yaml: dangling symlink"
     r = bpkit("package", "flux", cwd=monorepo, timeout=20)
     assert r.code == 1
-    lines = [line for line in r.err.splitlines() if shown in line]
+    name, reason = shown.split(": ", 1)
+    lines = [line for line in r.err.splitlines() if reason in line]
     assert len(lines) == 1, r.err
-    assert lines[0].startswith("platform/flux/chart: error chart-files ")
+    assert lines[0].startswith(f"platform/flux/chart/{name}: error chart-files ")
     assert "Traceback" not in r.err
     assert not (monorepo / "dist").exists()
 

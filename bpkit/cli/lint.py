@@ -50,8 +50,8 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
         gate = version_gate(settings.root, base, settings)
     result = lint_paths(paths, settings, version_gate=gate)
     fmt = report.choose_format(fmt, os.environ)
-    with_problems = len({owning_blueprint(p.path, result.blueprints)
-                         for p in result.problems} - {None})
+    checked = [*result.blueprints, *result.dependents]
+    with_problems = len({owning_blueprint(p.path, checked) for p in result.problems} - {None})
     summary = report.Summary(blueprints=len(result.blueprints), files=result.files,
                              blueprints_with_problems=with_problems)
     stream = sys.stdout

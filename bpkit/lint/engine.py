@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +15,15 @@ from bpkit.lint.context import Context
 from bpkit.lint.rules import BLUEPRINT_CHECKS, TREE_CHECKS
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings
-from bpkit.source.discover import blueprints_under, discover
+from bpkit.source.discover import Discovery, blueprints_under, discover, is_blueprint_dir
 from bpkit.source.model import Blueprint, load_blueprint
 
 if TYPE_CHECKING:
     from bpkit.history.gate import GateFacts
 
 INTERNAL = "internal-error"
+# What a change to one blueprint can break in the blueprints depending on it.
+DEPENDENT_RULES = ("depends-target", "depends-version")
 
 
 @dataclass
@@ -28,6 +31,9 @@ class LintResult:
     blueprints: list[Blueprint]
     problems: list[Problem] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)  # given files in no blueprint
+    # Blueprints not asked for that depend on one that was (or was deleted):
+    # checked with DEPENDENT_RULES only.
+    dependents: list[Blueprint] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -50,11 +56,81 @@ def lint_paths(
     paths: Sequence[str | Path], settings: Settings, *,
     version_gate: GateFacts | None = None,
 ) -> LintResult:
-    found = discover(paths, settings.root, settings.roots)
+    """Lint what `paths` name; with paths, also the dependency pins of their dependents.
+
+    Given files (as pre-commit passes them), a changed blueprint can break
+    others that were not given: a version raised past their `^1.0`, or a
+    blueprint deleted. Those dependents get the DEPENDENT_RULES. A given
+    path that no longer exists under one of the roots is a deletion: its
+    blueprint is linted if it still exists, else its dependents are checked.
+    """
+    present, deleted = _split_deleted(paths, settings)
+    if paths and not present:
+        found = Discovery()
+    else:
+        found = discover(present, settings.root, settings.roots)
     blueprints = [load_blueprint(path) for path in found.blueprints]
     result = LintResult(blueprints=blueprints, outside=found.outside)
-    result.problems = lint_blueprints(blueprints, settings, version_gate=version_gate)
+    siblings = _once(sibling_loader(blueprints, settings, also=[settings.root] if deleted else []))
+    if paths:
+        result.dependents = _dependents(blueprints, deleted, siblings())
+    result.problems = lint_blueprints(blueprints, settings, version_gate=version_gate,
+                                      load_siblings=siblings, dependents=result.dependents)
     return result
+
+
+def _split_deleted(paths: Sequence[str | Path],
+                   settings: Settings) -> tuple[list[str | Path], set[str]]:
+    """(paths to discover, names of deleted blueprints) from the given paths."""
+    present: list[str | Path] = []
+    deleted: set[str] = set()
+    for raw in paths:
+        path = Path(raw)
+        folder = None if path.exists() or path.is_symlink() else _root_folder(path, settings)
+        if folder is None or Path(os.path.abspath(path)) == folder:
+            # Outside the roots, or a blueprint folder that is not there (a typo,
+            # not a deletion: deletions arrive as the files that were deleted):
+            # discover reports it.
+            present.append(raw)
+        elif is_blueprint_dir(folder):
+            present.append(folder)  # a file deleted from a blueprint that remains
+        else:
+            deleted.add(folder.name)
+    return present, deleted
+
+
+def _root_folder(path: Path, settings: Settings) -> Path | None:
+    """`ROOT/<root>/<name>` when `path` lies inside it."""
+    absolute = Path(os.path.abspath(path))
+    for group in settings.roots:
+        base = settings.root / group
+        try:
+            parts = absolute.relative_to(base).parts
+        except ValueError:
+            continue
+        if parts and parts[0] not in ("..", "."):
+            return base / parts[0]
+    return None
+
+
+def _dependents(changed: Sequence[Blueprint], deleted: set[str],
+                siblings: Sequence[Blueprint]) -> list[Blueprint]:
+    names = {name for bp in changed for name in (bp.metadata_name, bp.chart_name,
+                                                 bp.expected_chart_name) if name}
+    names |= {f"bp-{name}" for name in deleted} | deleted
+    return [bp for bp in siblings
+            if any(entry.get("blueprint") in names for _, entry in bp.depends_entries())]
+
+
+def _once(load: Callable[[], list[Blueprint]]) -> Callable[[], list[Blueprint]]:
+    loaded: list[list[Blueprint]] = []
+
+    def cached() -> list[Blueprint]:
+        if not loaded:
+            loaded.append(load())
+        return loaded[0]
+
+    return cached
 
 
 def owning_blueprint(path: str | Path, blueprints: Sequence[Blueprint]) -> Path | None:
@@ -66,13 +142,19 @@ def owning_blueprint(path: str | Path, blueprints: Sequence[Blueprint]) -> Path 
     return None
 
 
-def sibling_loader(linted: Sequence[Blueprint],
-                   settings: Settings) -> Callable[[], list[Blueprint]]:
-    """Blueprints of the same monorepo(s), for resolving dependencies by name."""
+def sibling_loader(linted: Sequence[Blueprint], settings: Settings, *,
+                   also: Sequence[Path] = ()) -> Callable[[], list[Blueprint]]:
+    """Blueprints of the same monorepo(s), for resolving dependencies by name.
+
+    `also`: more monorepo roots to look in (when nothing was linted there).
+    """
 
     def load() -> list[Blueprint]:
         known = {bp.path for bp in linted}
         folders: dict[Path, None] = {}
+        for monorepo in also:
+            for group in settings.roots:
+                folders[monorepo / group] = None
         for bp in linted:
             monorepo = bp.path.parent.parent
             for group in (*settings.roots, bp.path.parent.name):
@@ -93,6 +175,7 @@ def lint_blueprints(
     blueprints: Sequence[Blueprint], settings: Settings, *,
     version_gate: GateFacts | None = None,
     load_siblings: Callable[[], Sequence[Blueprint]] | None = None,
+    dependents: Sequence[Blueprint] = (),
 ) -> list[Problem]:
     ctx = Context(linted=blueprints,
                   load_siblings=load_siblings or sibling_loader(blueprints, settings),
@@ -102,6 +185,10 @@ def lint_blueprints(
         raw.extend(bp.problems)
         for rule_id, check in BLUEPRINT_CHECKS:
             raw.extend(_guarded(rule_id, bp, lambda c=check, b=bp: c(b, ctx)))  # type: ignore[misc]
+    for bp in dependents:
+        for rule_id, check in BLUEPRINT_CHECKS:
+            if rule_id in DEPENDENT_RULES:
+                raw.extend(_guarded(rule_id, bp, lambda c=check, b=bp: c(b, ctx)))  # type: ignore[misc]
     for rule_id, check_tree in TREE_CHECKS:
         raw.extend(_guarded(rule_id, None, lambda c=check_tree: c(blueprints, ctx)))  # type: ignore[misc]
     return apply_settings(raw, settings)

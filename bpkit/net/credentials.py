@@ -9,6 +9,15 @@ Order (first match wins):
      (Docker consults a store before inline entries; an inline entry exists
      only when something wrote it on purpose, e.g. a CI step, so it is
      preferred to a machine-wide default store.)
+  5. Helm's registry config, what `helm registry login` writes
+     ($HELM_REGISTRY_CONFIG, else $XDG_CONFIG_HOME/helm/registry/config.json,
+     else ~/.config/helm/registry/config.json);
+  6. the containers auth file, what `podman login` and `skopeo login` write
+     ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json).
+  Both are in docker's config.json format and read the same way.
+
+Each Credentials names its `source` (never the secret), so an
+authentication failure can say which one was tried.
 
 Nothing is ever written to disk; secrets never appear in repr() or messages.
 """
@@ -27,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from bpkit.errors import UsageError
+from bpkit.limits import CREDENTIAL_HELPER_SECONDS
 
 #: How long a docker credential helper may take (some talk to a keychain daemon).
-HELPER_TIMEOUT = 15.0
+HELPER_TIMEOUT = CREDENTIAL_HELPER_SECONDS
 
 _DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _DOCKER_HUB_KEY = "https://index.docker.io/v1/"
@@ -84,8 +94,32 @@ def resolve(
         actor = env.get("GITHUB_ACTOR") or "github-actions"
         return Credentials(actor, token, source="GITHUB_TOKEN")
 
-    path = Path(docker_config_path) if docker_config_path else _docker_config_file(env)
-    return _from_docker_config(host, path, env)
+    if docker_config_path:
+        return _from_docker_config(host, Path(docker_config_path), env)
+    for what, path in _config_files(env):
+        found = _from_docker_config(host, path, env, what=what)
+        if found is not None:
+            return found
+    return None
+
+
+def _config_files(env: Mapping[str, str]) -> list[tuple[str, Path]]:
+    """The docker-format credential files, in the order they are consulted."""
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    files = [("docker config", _docker_config_file(env))]
+    if env.get("HELM_REGISTRY_CONFIG"):
+        helm = Path(env["HELM_REGISTRY_CONFIG"])
+    else:
+        config_home = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else (
+            home / ".config")
+        helm = config_home / "helm" / "registry" / "config.json"
+    files.append(("helm registry config", helm))
+    if env.get("REGISTRY_AUTH_FILE"):
+        files.append(("containers auth file", Path(env["REGISTRY_AUTH_FILE"])))
+    elif env.get("XDG_RUNTIME_DIR"):
+        files.append(("containers auth file",
+                      Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json"))
+    return files
 
 
 def _docker_config_file(env: Mapping[str, str]) -> Path:
@@ -95,37 +129,39 @@ def _docker_config_file(env: Mapping[str, str]) -> Path:
     return (Path(home) if home else Path.home()) / ".docker" / "config.json"
 
 
-def _from_docker_config(host: str, path: Path, env: Mapping[str, str]) -> Credentials | None:
+def _from_docker_config(host: str, path: Path, env: Mapping[str, str], *,
+                        what: str = "docker config") -> Credentials | None:
+    """Credentials from one docker-format file; `what` names it in messages and `source`."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise UsageError(f"cannot read docker config {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
     try:
         config = json.loads(text) if text.strip() else {}
     except ValueError as exc:
-        raise UsageError(f"docker config {path} is not valid JSON: {exc}") from None
+        raise UsageError(f"{what} {path} is not valid JSON: {exc}") from None
     if not isinstance(config, dict):
-        raise UsageError(f"docker config {path} is not a JSON object")
+        raise UsageError(f"{what} {path} is not a JSON object")
 
     helpers = config.get("credHelpers")
     if isinstance(helpers, dict):
         helper = next((helpers[k] for k in _config_keys(host) if k in helpers), None)
         if isinstance(helper, str) and helper:
-            return _from_helper(helper, host, path, env)
+            return _from_helper(helper, host, path, env, what)
 
     auths = config.get("auths")
     if isinstance(auths, dict):
         entry = _auths_entry(auths, host)
         if entry is not None:
-            creds = _from_auths_entry(entry, host, path)
+            creds = _from_auths_entry(entry, host, f"{what} {path}")
             if creds is not None:
                 return creds
 
     store = config.get("credsStore")
     if isinstance(store, str) and store:
-        return _from_helper(store, host, path, env)
+        return _from_helper(store, host, path, env, what)
     return None
 
 
@@ -156,8 +192,7 @@ def _auths_entry(auths: dict[str, Any], host: str) -> dict[str, Any] | None:
     return None
 
 
-def _from_auths_entry(entry: dict[str, Any], host: str, path: Path) -> Credentials | None:
-    source = f"docker config {path}"
+def _from_auths_entry(entry: dict[str, Any], host: str, source: str) -> Credentials | None:
     username = entry.get("username") or ""
     password = entry.get("password") or ""
     encoded = entry.get("auth")
@@ -178,14 +213,15 @@ def _from_auths_entry(entry: dict[str, Any], host: str, path: Path) -> Credentia
 
 
 def _from_helper(
-    helper: str, host: str, config_path: Path, env: Mapping[str, str]
+    helper: str, host: str, config_path: Path, env: Mapping[str, str],
+    what: str = "docker config",
 ) -> Credentials | None:
     """Ask `docker-credential-<helper> get`; None when it knows nothing about the host."""
     name = f"docker-credential-{helper}"
     exe = shutil.which(name, path=env.get("PATH"))
     if exe is None:
         raise UsageError(
-            f"docker config {config_path} names credential helper '{helper}' for {host}, "
+            f"{what} {config_path} names credential helper '{helper}' for {host}, "
             f"but {name} is not on PATH"
         )
     server_urls = _config_keys(host)[:2]  # "host" then "https://host" (or docker hub's key)
@@ -221,7 +257,7 @@ def _from_helper(
         secret = data.get("Secret") or ""
         if not isinstance(username, str) or not isinstance(secret, str) or not secret:
             continue
-        source = f"credential helper {name}"
+        source = f"credential helper {name} (from {what} {config_path})"
         if username == _IDENTITY_MARKER:
             return Credentials(username, "", identity_token=secret, source=source)
         return Credentials(username, secret, source=source)

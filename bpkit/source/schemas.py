@@ -29,15 +29,59 @@ def schema_dir() -> Path:
     return package.parent / "schemas"  # a source checkout
 
 
-def schema_text(name: str) -> str:
+def _file_text(name: str) -> str:
     if name not in NAMES:
         raise UsageError(f"unknown schema {name!r} (choose from {', '.join(NAMES)})")
     return (schema_dir() / f"{name}.schema.json").read_text(encoding="utf-8")
 
 
+def schema_text(name: str) -> str:
+    """The schema as `bpkit schema` prints it: with what it references in its `$defs`.
+
+    The files refer to each other by relative `$ref` (`upstream.schema.json`),
+    which resolves against a `$id` nobody serves; printed on its own, a
+    schema must carry what it references, so the refs become local
+    (`#/$defs/upstream`) and the result works in any validator or editor.
+    """
+    root = json.loads(_file_text(name))
+    defs: dict[str, Any] = {}
+
+    def rewrite(node: Any, prefix: str) -> Any:
+        if isinstance(node, dict):
+            out = {k: rewrite(v, prefix) for k, v in node.items()}
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                out["$ref"] = local(ref, prefix)
+            return out
+        if isinstance(node, list):
+            return [rewrite(v, prefix) for v in node]
+        return node
+
+    def local(ref: str, prefix: str) -> str:
+        if ref.startswith("#"):
+            return prefix + ref[1:]
+        target, _, fragment = ref.partition("#")
+        other = target.rsplit("/", 1)[-1].removesuffix(".schema.json")
+        if other not in NAMES:
+            raise ValueError(f"{name}.schema.json: $ref {ref!r} names no bundled schema")
+        if other == name:
+            return "#" + fragment
+        if other not in defs:
+            defs[other] = {}  # placeholder: stops reference cycles
+            embedded = {k: v for k, v in json.loads(_file_text(other)).items()
+                        if k not in ("$schema", "$id")}
+            defs[other] = rewrite(embedded, f"#/$defs/{other}")
+        return f"#/$defs/{other}{fragment}"
+
+    result = rewrite(root, "#")
+    if defs:
+        result.setdefault("$defs", {}).update(defs)
+    return json.dumps(result, indent=2) + "\n"
+
+
 @cache
 def schema(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(schema_text(name))
+    data: dict[str, Any] = json.loads(_file_text(name))
     return data
 
 
@@ -84,6 +128,44 @@ def _flat_metaschema_validator() -> Validator:
         flat["$defs"].update(local(vocabulary.get("$defs", {})))
     flat["properties"].update(local(root.get("properties", {})))
     return Draft202012Validator(flat, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def unknown_keys(
+    name: str, instance: Any,
+) -> Iterator[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
+    """(path of the key, key, the keys allowed there) for each key the schema does not know.
+
+    Walks the schema beside the document instead of validating, so it needs
+    no jsonschema import and reports each key itself rather than its parent.
+    Only objects with `additionalProperties: false` are closed.
+    """
+    root = schema(name)
+
+    def resolve(node: Any) -> Any:
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str) \
+                and node["$ref"].startswith("#/"):
+            for part in node["$ref"][2:].split("/"):
+                node = node[part]
+        return node
+
+    def walk(node: Any, value: Any, path: tuple[str | int, ...]) -> Iterator[
+            tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
+        node = resolve(node)
+        if not isinstance(node, dict):
+            return
+        if isinstance(value, dict):
+            props = node.get("properties", {})
+            closed = node.get("additionalProperties") is False
+            for key, child in value.items():
+                if key in props:
+                    yield from walk(props[key], child, (*path, key))
+                elif closed:
+                    yield (*path, key), str(key), tuple(props)
+        elif isinstance(value, list) and "items" in node:
+            for index, child in enumerate(value):
+                yield from walk(node["items"], child, (*path, index))
+
+    yield from walk(root, instance, ())
 
 
 def schema_errors(instance: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:

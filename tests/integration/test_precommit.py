@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.blueprints import write_tree
+from tests.blueprints import write_blueprint, write_tree
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -60,3 +60,27 @@ def test_hook_lints_changed_blueprints(tmp_path: Path, pre_commit_home: Path) ->
     skipped = run(*pre_commit, "--files", "docs/x.yaml", cwd=mono, env=env)
     assert skipped.returncode == 0
     assert "no files to check" in skipped.stdout.lower()
+
+
+def test_hook_checks_dependents_under_any_root(tmp_path: Path, pre_commit_home: Path) -> None:
+    """Raising cert-manager to 2.0.0 breaks a blueprint pinning ^1.0 that was not changed."""
+    mono = tmp_path / "mono"
+    mono.mkdir()
+    env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home), "NO_COLOR": "1"}
+    env.pop("GITHUB_ACTIONS", None)
+    run("git", "init", "-q", "-b", "main", cwd=mono, env=env)
+    (mono / "pyproject.toml").write_text('[tool.bpkit]\nroots = ["charts/infra"]\n')
+    write_blueprint(mono, "cert-manager", group="charts/infra")
+    write_blueprint(mono, "flux", group="charts/infra",
+                    depends='    - blueprint: bp-cert-manager\n      version: "^1.0"\n')
+    write_blueprint(mono, "cert-manager", group="charts/infra", version="2.0.0")
+    run("git", "add", "-A", cwd=mono, env=env)
+    pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "bpkit-lint"]
+    changed = ["charts/infra/cert-manager/blueprint.yaml",
+               "charts/infra/cert-manager/chart/Chart.yaml", "pyproject.toml"]
+    broken = run(*pre_commit, "--files", *changed, cwd=mono, env=env)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    lines = [ln for ln in broken.stdout.splitlines() if "depends-version" in ln]
+    assert len(lines) == 1, broken.stdout
+    assert lines[0].startswith("charts/infra/flux/blueprint.yaml:14:")
+    assert "bp-cert-manager is at 2.0.0, outside the range '^1.0'" in lines[0]

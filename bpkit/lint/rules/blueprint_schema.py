@@ -4,7 +4,8 @@ Checks blueprint.yaml against the Blueprint CRD schema (`bpkit schema
 blueprint`): `apiVersion: catalyst.openova.io/v1alpha1`, `kind: Blueprint`,
 `metadata.name`, and a `spec` with `version`, `card.title`, `visibility`
 (listed | unlisted | private), `manifests.chart`, and well-formed
-`depends`, `placementSchema` and `upgrades`. `spec.configSchema` is what
+`depends`, `placementSchema` and `upgrades` (unknown keys are
+`blueprint-unknown-key`). `spec.configSchema` is what
 the console renders as the blueprint's settings form, so it must itself be
 a valid JSON Schema (2020-12). Equality with the chart's name and version
 are separate rules.
@@ -59,7 +60,9 @@ def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     for path, message in schemas.errors("blueprint", doc.data):
         if path[:2] == ("spec", "version") or (path == ("spec",) and "'version'" in message):
             continue  # blueprint-version says more
-        yield doc.problem(path, ID, message, key="Additional" in message and bool(path))
+        if "Additional properties are not allowed" in message:
+            continue  # blueprint-unknown-key names each key, with did-you-mean
+        yield doc.problem(path, ID, message)
     config = doc.data.get("spec", {}).get("configSchema") if isinstance(
         doc.data.get("spec"), dict) else None
     if isinstance(config, dict):

@@ -4,8 +4,8 @@ Packaging takes only regular files from inside the chart folder. A symlink
 that points outside it (it could pull `/etc/passwd` or a CI secret into a
 published artifact), a dangling symlink, a symlink loop, a named pipe,
 socket or device, or a file over Helm's 5 MiB limit makes `bpkit package`
-refuse the chart; this rule reports them at lint time. Files that
-`.helmignore` leaves out are not checked.
+refuse the chart; this rule reports each of them at lint time, every one
+with its own path. Files that `.helmignore` leaves out are not checked.
 
 Passing::
 
@@ -29,6 +29,7 @@ from bpkit.yamlio.load import display_path
 
 ID = "chart-files"
 LEVEL = Level.ERROR
+_LOADER_RULES = ("yaml-limits", "file-unreadable")
 
 
 def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
@@ -39,6 +40,16 @@ def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     from bpkit.helm import chartfiles
 
     try:
-        chartfiles.collect(bp.chart_dir)
+        _, offences = chartfiles.scan(bp.chart_dir)
     except PackageError as exc:
         yield Problem(display_path(bp.chart_dir), 0, 0, ID, LEVEL, str(exc))
+        return
+    # The loader already said why it could not read Chart.yaml or values.yaml.
+    unread = {p.path for p in bp.problems if p.rule in _LOADER_RULES}
+    for offence in offences:
+        # A name that is not UTF-8 keeps its bytes visible, as \xNN.
+        name = offence.path.encode("utf-8", "backslashreplace").decode("utf-8")
+        where = display_path(bp.chart_dir / name)
+        if where in unread:
+            continue
+        yield Problem(where, 0, 0, ID, LEVEL, offence.reason)
