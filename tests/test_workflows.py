@@ -271,7 +271,8 @@ def test_reusable_workflow_shape() -> None:
     keep = step(wf, "publish", "Keep the results")
     assert keep["uses"].startswith("actions/upload-artifact@")
     assert keep["with"]["name"] == "bpkit-results-${{ strategy.job-index }}"
-    for name in ("Install cosign", "Install syft", "Sign and attest an SBOM for each pushed digest"):
+    for name in ("Install cosign", "Install syft",
+                 "Sign and attest an SBOM for each pushed digest"):
         assert step(wf, "publish", name)["if"] == "inputs.sign"
     results = wf["jobs"]["results"]
     assert results["needs"] == ["detect", "publish"] and "always()" in results["if"]
