@@ -438,3 +438,16 @@ def test_the_destination_defaults_to_the_lowercase_owner_on_ghcr(tmp_path: Path)
         "registry": "oci://ghcr.io/openova-io"}
     assert run_step(s, {"REGISTRY": "oci://reg.example/ns", "OWNER": "X"}, tmp_path,
                     tmp_path)[1] == {"registry": "oci://reg.example/ns"}
+
+
+def test_the_readmes_caller_passes_actionlint_and_the_schema(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(name: blueprint-release\n.*?)```", readme, re.S)
+    assert len(blocks) == 1
+    caller = tmp_path / "caller.yaml"
+    caller.write_text(blocks[0])
+    assert len(blocks[0].strip().splitlines()) <= 12  # "a ten-line caller"
+    assert "blueprint-release-reusable.yaml@" in blocks[0]
+    assert actionlint(tmp_path, caller) == []
+    proc = check_jsonschema("vendor.github-workflows", caller)
+    assert proc.returncode == 0, proc.stdout
