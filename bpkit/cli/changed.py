@@ -22,10 +22,14 @@ FORMATS = ("names", "json", "matrix")
               help="names: one blueprint path a line; json: every change with its status; "
                    "matrix: a GitHub Actions matrix, also written to $GITHUB_OUTPUT as matrix= "
                    "(with count=N).")
+@click.option("--per-job", type=click.IntRange(min=1), default=1, show_default=True,
+              metavar="N",
+              help="With --format matrix: N blueprints per matrix job (GitHub allows 256 jobs); "
+                   "above 1 each entry is {job, blueprints, names}, space-separated.")
 @click.option("--all-if-unknown", is_flag=True,
               help="When the clone cannot tell (shallow, missing base, first commit), list "
                    "every blueprint with a warning instead of failing.")
-def changed(base: str, head: str | None, fmt: str, all_if_unknown: bool) -> None:
+def changed(base: str, head: str | None, fmt: str, per_job: int, all_if_unknown: bool) -> None:
     """List the blueprints whose blueprint.yaml or packaged chart files changed.
 
     Files .helmignore leaves out of the package, README files and other files
@@ -35,6 +39,7 @@ def changed(base: str, head: str | None, fmt: str, all_if_unknown: bool) -> None
     """
     from bpkit.cli._common import settings_here
     from bpkit.history.changes import RENAMED, UnknownHistoryError, changed_blueprints
+    from bpkit.report.matrix import matrix as build_matrix
 
     settings = settings_here()
     try:
@@ -57,7 +62,8 @@ def changed(base: str, head: str | None, fmt: str, all_if_unknown: bool) -> None
         for change in result.targets:
             click.echo(change.path)
         return
-    matrix = json.dumps(result.matrix(), separators=(",", ":"))
+    targets = [(change.name, change.path) for change in result.targets]
+    matrix = json.dumps(build_matrix(targets, per_job), separators=(",", ":"))
     click.echo(matrix)
     out_file = os.environ.get("GITHUB_OUTPUT")
     if out_file:
