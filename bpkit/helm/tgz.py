@@ -27,7 +27,7 @@ import hashlib
 import re
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +71,7 @@ class ArchiveMember:
     sha256: str  # hex
     mode: int
     mtime: int
+    data: bytes | None = None  # the bytes, when `inspect` was asked to keep them
 
 
 def archive_name(name: str, version: str) -> str:
@@ -385,7 +386,7 @@ def _member_path(raw: bytes, top: list[str], is_dir: bool) -> tuple[str, str]:
     return name, rest
 
 
-def inspect(data: bytes) -> list[ArchiveMember]:
+def inspect(data: bytes, *, keep: Callable[[str], bool] | None = None) -> list[ArchiveMember]:
     """Read a chart .tgz strictly; return its regular files in archive order.
 
     Refuses (PackageError, one line) what Helm would refuse or what could
@@ -394,6 +395,10 @@ def inspect(data: bytes) -> list[ArchiveMember]:
     HELM_MAX_FILE_BYTES, HELM_MAX_CHART_BYTES or more in total, non-UTF-8 names, a
     missing Chart.yaml, data after the end, and anything that decompresses
     to more than HELM_MAX_CHART_BYTES + 16 MiB. Memory stays bounded.
+
+    `keep(path)` (path without the top folder, e.g. "values.yaml" or
+    "charts/x-1.0.0.tgz") says which members' bytes to return in `data`:
+    reading an upstream chart's values goes through the same strict reader.
     """
     stream = _Gunzip(data)
     members: list[ArchiveMember] = []
@@ -470,8 +475,11 @@ def inspect(data: bytes) -> list[ArchiveMember]:
         if total >= HELM_MAX_CHART_BYTES:
             raise PackageError(f"archive: files add up to {HELM_MAX_CHART_BYTES} bytes or more")
         digest = hashlib.sha256()
+        kept: list[bytes] | None = [] if keep is not None and keep(rest) else None
         for piece in stream.chunks(size):
             digest.update(piece)
+            if kept is not None:
+                kept.append(bytes(piece))
         _skip(stream, -size % _BLOCK)
         members.append(
             ArchiveMember(
@@ -481,6 +489,7 @@ def inspect(data: bytes) -> list[ArchiveMember]:
                 sha256=digest.hexdigest(),
                 mode=_parse_number(block[100:108]),
                 mtime=_parse_number(block[136:148]),
+                data=b"".join(kept) if kept is not None else None,
             )
         )
     if not members:
