@@ -155,3 +155,10 @@ def test_parallel_writers_share_a_cache(tmp_path: Path) -> None:
     assert len(files) == 5  # no temporary files left behind
     for f in files:
         assert cache.get("sha256:" + f.stem) is not None
+
+
+def test_a_lock_change_is_a_release_change() -> None:
+    from bpkit.history.changes import counts_as_change
+
+    assert counts_as_change("upstream.lock", [None])
+    assert not counts_as_change("notes/upstream.lock", [None])
