@@ -62,13 +62,14 @@ def client(answers: dict[str, FakeResponse], tmp_path: Path, **kwargs: Any
     return c, session
 
 
-INDEX = b"apiVersion: v1\nentries:\n  demo:\n  - name: demo\n    version: 1.0.0\n    urls: [x.tgz]\n"
+INDEX = (b"apiVersion: v1\nentries:\n  demo:\n  - name: demo\n    version: 1.0.0\n"
+         b"    urls: [x.tgz]\n")
 
 
 def test_an_index_without_content_length_stops_at_the_cap(tmp_path: Path) -> None:
     endless = FakeResponse(200, chunks=[b"#" * 1024] * 1000)
     c, _ = client({f"{REPO}/index.yaml": endless}, tmp_path, max_index_bytes=10 * 1024)
-    with pytest.raises(UpstreamError, match="over the .* MiB bpkit accepts"):
+    with pytest.raises(UpstreamError, match=r"over the .* MiB bpkit accepts"):
         c.index(REPO)
     assert sum(endless.served) <= 11 * 1024
 
@@ -151,7 +152,7 @@ def test_netrc_and_repositories_yaml(tmp_path: Path) -> None:
     assert basic_credentials(REPO, env)[:2] == ("h", "hp")  # type: ignore[index]
     assert basic_credentials("https://other.example", env) is None
     (tmp_path / "repos.yaml").write_text("repositories: [\n")
-    with pytest.raises(UsageError, match="repos.yaml"):
+    with pytest.raises(UsageError, match=r"repos\.yaml"):
         basic_credentials(REPO, env)
 
 
