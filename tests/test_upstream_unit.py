@@ -190,3 +190,26 @@ def test_messages_that_say_what_to_do() -> None:
     assert _no_chart(Upstream("flux", "1.0.0", REPO), REPO, ["flux2", "cilium"]).endswith(
         "no chart named flux; did you mean flux2?")
     assert _no_chart(Upstream("x", "1.0.0", REPO), REPO, []).endswith("the repository is empty")
+
+
+def test_a_304_reuses_the_parsed_index_without_parsing_yaml(tmp_path: Path) -> None:
+    url = f"{REPO}/index.yaml"
+    first, _ = client({url: FakeResponse(200, {"ETag": '"v1"'}, chunks=[INDEX])}, tmp_path,
+                      cache_dir=tmp_path / "index")
+    assert not first.index(REPO).from_cache
+    assert len(list((tmp_path / "index").glob("*.entries.json"))) == 1
+    second, session = client({url: FakeResponse(304)}, tmp_path, cache_dir=tmp_path / "index")
+
+    def no_parse(*args: object) -> None:
+        raise AssertionError("parsed the YAML again")
+
+    second._parse_index = no_parse  # type: ignore[assignment,method-assign]
+    again = second.index(REPO)
+    assert again.from_cache and [v.version for v in again.entries["demo"]] == ["1.0.0"]
+    assert session.sent[0][1]["If-None-Match"] == '"v1"'
+    # A copy that does not match its recorded digest is not trusted: asked unconditionally.
+    next((tmp_path / "index").glob("*.yaml")).write_bytes(b"tampered")
+    third, session = client({url: FakeResponse(200, chunks=[INDEX])}, tmp_path,
+                            cache_dir=tmp_path / "index")
+    assert [v.version for v in third.index(REPO).entries["demo"]] == ["1.0.0"]
+    assert "If-None-Match" not in session.sent[0][1]
