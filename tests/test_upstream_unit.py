@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
 from bpkit.errors import ConfigError, UpstreamError, UsageError
@@ -213,3 +214,24 @@ def test_a_304_reuses_the_parsed_index_without_parsing_yaml(tmp_path: Path) -> N
                             cache_dir=tmp_path / "index")
     assert [v.version for v in third.index(REPO).entries["demo"]] == ["1.0.0"]
     assert "If-None-Match" not in session.sent[0][1]
+
+
+@click.command()
+def hello_cmd() -> None:
+    """Say hello (a stand-in for a subcommand defined in another module)."""
+    click.echo("hello from elsewhere")
+
+
+def test_the_group_loads_subcommands_defined_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from bpkit.cli import upstream as module
+
+    monkeypatch.setattr(module, "_ELSEWHERE", {
+        "hello": ("tests.test_upstream_unit", "hello_cmd"),
+        "absent": ("bpkit.cli.no_such_module", "x")})
+    runner = CliRunner()
+    listing = runner.invoke(module.upstream, ["--help"])
+    assert "hello" in listing.output and "absent" not in listing.output
+    assert runner.invoke(module.upstream, ["hello"]).output == "hello from elsewhere\n"
+    assert runner.invoke(module.upstream, ["absent"]).exit_code == 2

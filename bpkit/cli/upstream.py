@@ -22,7 +22,40 @@ _CA_HELP = "CA bundle to verify HTTPS repositories and registries (else SSL_CERT
 _BUDGET_HELP = "Seconds of retries per repository (default 30, or [tool.bpkit] retry-budget)."
 
 
-@click.group()
+#: Subcommands defined in other modules (name -> module, attribute), loaded when
+#: run: `outdated` and `bump` edit files and live apart from resolving.
+_ELSEWHERE = {
+    "outdated": ("bpkit.cli.upstream_edit", "outdated"),
+    "bump": ("bpkit.cli.upstream_edit", "bump"),
+}
+
+
+def _present(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        extra = [name for name, (module, _) in _ELSEWHERE.items() if _present(module)]
+        return [*super().list_commands(ctx), *extra]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        entry = _ELSEWHERE.get(cmd_name)
+        if command is None and entry is not None and _present(entry[0]):
+            import importlib
+
+            found = getattr(importlib.import_module(entry[0]), entry[1], None)
+            command = found if isinstance(found, click.Command) else None
+        return command
+
+
+@click.group(cls=_Group)
 def upstream() -> None:
     """Resolve, lock and fetch the upstream charts (catalystBlueprint.upstream)."""
 
