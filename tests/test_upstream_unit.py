@@ -235,3 +235,26 @@ def test_the_group_loads_subcommands_defined_elsewhere(monkeypatch: pytest.Monke
     assert "hello" in listing.output and "absent" not in listing.output
     assert runner.invoke(module.upstream, ["hello"]).output == "hello from elsewhere\n"
     assert runner.invoke(module.upstream, ["absent"]).exit_code == 2
+
+
+def test_a_silent_server_is_retried_then_named_within_the_budget(tmp_path: Path) -> None:
+    import requests
+
+    now = [0.0]
+    calls = []
+
+    class Silent(FakeSession):
+        def request(self, method: str, url: str, **kwargs: Any) -> FakeResponse:
+            calls.append(url)
+            now[0] += 30.0  # each attempt waits out the read timeout
+            raise requests.exceptions.ReadTimeout("read timed out")
+
+    c = HelmRepoClient(env={"HOME": str(tmp_path)}, sleep=lambda s: None,
+                       clock=lambda: now[0], retry_budget=60)
+    c._sessions = {False: Silent({}), True: Silent({})}
+    with pytest.raises(UpstreamError) as err:
+        c.index(REPO)
+    message = str(err.value)
+    assert message.startswith(f"{REPO}: reading index.yaml failed after 2 attempts within "
+                              "the 60 s retry budget: no answer from charts.example.com:443")
+    assert len(calls) == 2
