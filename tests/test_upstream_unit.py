@@ -258,3 +258,28 @@ def test_a_silent_server_is_retried_then_named_within_the_budget(tmp_path: Path)
     assert message.startswith(f"{REPO}: reading index.yaml failed after 2 attempts within "
                               "the 60 s retry budget: no answer from charts.example.com:443")
     assert len(calls) == 2
+
+
+def test_oci_manifests_that_are_not_helm_charts_are_refused() -> None:
+    import json
+
+    from bpkit.oci.artifact import CHART_LAYER_MEDIA_TYPE, CONFIG_MEDIA_TYPE
+    from bpkit.upstream.resolve import _chart_layer
+
+    up = Upstream("demo", "1.0.0", "oci://r.example/charts")
+    layer = {"mediaType": CHART_LAYER_MEDIA_TYPE, "digest": "sha256:" + "a" * 64, "size": 10}
+    good = {"config": {"mediaType": CONFIG_MEDIA_TYPE}, "layers": [layer]}
+    assert _chart_layer(up, up.repo, json.dumps(good).encode()) == ("sha256:" + "a" * 64, 10)
+    bad = [
+        ({"config": {"mediaType": "application/vnd.oci.image.config.v1+json"},
+          "layers": [layer]}, "not a Helm chart"),
+        ({**good, "layers": [layer, {"mediaType": "application/x-evil"}]},
+         "unknown layer media type"),
+        ({**good, "layers": []}, "found 0"),
+        ({**good, "layers": [{**layer, "size": -1}]}, "no valid size"),
+    ]
+    for manifest, needle in bad:
+        with pytest.raises(UpstreamError, match=needle):
+            _chart_layer(up, up.repo, json.dumps(manifest).encode())
+    with pytest.raises(UpstreamError, match="not JSON"):
+        _chart_layer(up, up.repo, b"<html>")
