@@ -145,3 +145,18 @@ def test_chart_pushed_by_real_helm(tmp_path: Path, registry: RunningRegistry,
     lock, _ = read_lock(root / "platform/helm-made/upstream.lock")
     assert lock is not None and lock.app_version == "9.9.9"
     assert lock.digest == "sha256:" + hashlib.sha256(data).hexdigest()  # Helm keeps the bytes
+
+
+def test_pull_methods_are_bounded_and_checked(registry: RunningRegistry) -> None:
+    from bpkit.errors import RegistryError
+
+    data = push_chart(registry, "bounded", "1.0.0")
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with RegistryTarget(f"oci://{registry.host}/{registry.namespace}") as target:
+        assert target.get_blob("bounded", digest, limit=len(data)) == data
+        with pytest.raises(RegistryError, match="over the"):
+            target.get_blob("bounded", digest, limit=len(data) - 1)
+        assert b'"layers"' in target.get_manifest("bounded", "1.0.0")
+        assert target.list_tags("bounded") == ["1.0.0"]
+        with pytest.raises(RegistryError, match="not found"):
+            target.get_manifest("bounded", "9.9.9")
