@@ -283,3 +283,20 @@ def test_oci_manifests_that_are_not_helm_charts_are_refused() -> None:
             _chart_layer(up, up.repo, json.dumps(manifest).encode())
     with pytest.raises(UpstreamError, match="not JSON"):
         _chart_layer(up, up.repo, b"<html>")
+
+
+def test_an_invalid_upstream_block_is_refused_before_any_request(tmp_path: Path) -> None:
+    from tests.blueprints import write_blueprint
+    from tests.clirun import bpkit
+
+    write_blueprint(tmp_path, "plain", upstream=("plain", "1.0.0", "http://charts.example.com"))
+    write_blueprint(tmp_path, "evil", upstream=("evil\x1b[2J", "1.0.0", "https://x.example"))
+    run = bpkit("upstream", "lock", cwd=tmp_path,
+                env={"BPKIT_CACHE_DIR": str(tmp_path / "c"), "HTTPS_PROXY": "http://127.0.0.1:9"})
+    assert run.code == 1
+    errors = [line for line in run.err.splitlines() if line.startswith("bpkit: error:")]
+    assert len(errors) == 2, run.err
+    assert "plain/chart/values.yaml: catalystBlueprint.upstream: repo:" in errors[1]
+    assert "evil/chart/values.yaml:1: unacceptable character" in errors[0]  # not YAML
+    assert "\x1b" not in run.err + run.out
+    assert not (tmp_path / "c").exists()  # nothing was fetched
