@@ -41,10 +41,10 @@ from bpkit.errors import PackageError
 
 __all__ = [
     "DEFAULT_RULES",
+    "MATCH_STEPS_PER_BYTE",
     "HelmIgnore",
     "HelmIgnoreSyntaxError",
     "HelmIgnoreTooCostly",
-    "MATCH_STEPS_PER_BYTE",
     "Rule",
     "go_match",
 ]
