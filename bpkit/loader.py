@@ -6,6 +6,22 @@ The composed node graph is kept so positions are looked up only for the
 few paths a rule complains about. Before anything is constructed the node
 graph is walked once to find duplicate keys, recursive aliases and alias
 bombs, none of which may reach the rules (or a traceback).
+
+Guards before the C parser: it composes recursively in C (a few ten
+thousand levels of `[[[...` kill the process) and its scanner is quadratic
+in flow depth, so nesting is bounded first (MAX_DEPTH): a cheap upper bound
+from bracket counts and line prefixes, and only when that bound is over the
+limit an exact count from the parser's event stream, which is iterative.
+
+When the C parser refuses a document, the pure-Python parser is asked too:
+libyaml rejects some plain scalars in flow collections that Helm's go-yaml
+and YAML 1.2 accept (`{URL: http://x}`, `[--x=https://y]`); only what both
+refuse is a syntax error.
+
+Several documents (`---`) are read as Helm reads that file: values.yaml
+documents are merged (Helm 4's `loader.LoadValues`, later documents win,
+mappings merged key by key), Chart.yaml is its first document
+(sigs.k8s.io/yaml reads no further), anything else must be one document.
 """
 
 from __future__ import annotations
@@ -28,9 +44,14 @@ from bpkit.problem import Level, Problem
 # 5 MiB by default), so a larger file could never be released anyway; not
 # reading it keeps memory bounded on hostile input.
 MAX_FILE_BYTES = 5 * 1024 * 1024
-# A document may use anchors, but not to expand into more nodes than this
-# ("billion laughs"). Real values files stay far below it.
+# A document may use anchors, but its aliases may not add more nodes than
+# this when expanded ("billion laughs"). Only expansion counts: a large but
+# honest document (its size is bounded by MAX_FILE_BYTES) is not a bomb.
 MAX_EXPANDED_NODES = 1_000_000
+# Deepest nesting of collections accepted. go-yaml (Helm) stops at 10,000
+# flow levels or indents; bpkit's walks of the data are recursive Python,
+# so it stops far earlier, and far above anything a chart needs (~20).
+MAX_DEPTH = 200
 
 RULE_SYNTAX = "yaml-syntax"
 RULE_ENCODING = "yaml-encoding"
@@ -216,7 +237,8 @@ def _construct(root: Node, fallback: Any) -> Any:
         elif cls is SequenceNode and tag == _SEQ:
             result = []
             memo[ident] = result
-            result.extend(build(child) for child in node.value)
+            for child in node.value:
+                result.append(build(child))
         else:
             result = fallback.construct_object(node, deep=True)
         memo[ident] = result
@@ -293,30 +315,196 @@ def load(path: Path, display: str | None = None) -> tuple[Document | None, list[
     return parse(text, path, shown)
 
 
-def parse(text: str, path: Path, display: str) -> tuple[Document | None, list[Problem]]:
+# How the documents of a multi-document file are read, by file name (as Helm does).
+SINGLE, FIRST, MERGE = "single", "first", "merge"
+_DOCUMENTS_BY_NAME = {"values.yaml": MERGE, "Chart.yaml": FIRST}
+# k8s.io/apimachinery's YAMLReader (what Helm 4 splits values.yaml with):
+# a line starting with "---"; only white space or a comment may follow.
+_SEPARATOR = re.compile(r"^---(.*)$", re.MULTILINE)
+
+
+def parse(text: str, path: Path, display: str,
+          documents: str | None = None) -> tuple[Document | None, list[Problem]]:
+    """Parse YAML text; `documents` (SINGLE, FIRST, MERGE) defaults by file name."""
+    mode = documents or _DOCUMENTS_BY_NAME.get(path.name, SINGLE)
+    if mode == SINGLE or not (text.startswith("---") or "\n---" in text):
+        return _parse_one(text, path, display)
+    chunks, problems = _split_documents(text, display)
+    if problems:
+        return None, problems
+    if mode == FIRST:
+        first = next((c for c in chunks if _has_content(c[1])), chunks[0])
+        doc, problems = _parse_one(_at_line(*first), path, display)
+        if doc is not None:
+            doc.text = text
+        return doc, problems
+    return _merge_documents(chunks, text, path, display)
+
+
+def _split_documents(text: str, display: str) -> tuple[list[tuple[int, str]], list[Problem]]:
+    """(first line index, text) of each document, split the way Helm 4 splits values.yaml."""
+    chunks: list[tuple[int, str]] = []
+    start, line = 0, 0
+    for match in _SEPARATOR.finditer(text):
+        rest = match.group(1).strip(" \t\r")
+        sep_line = text.count("\n", start, match.start()) + line
+        if rest and not rest.startswith("#"):
+            return [], [_file_problem(
+                display, RULE_SYNTAX,
+                "only white space or a comment may follow a --- document separator "
+                "(Helm splits this file's documents there)", sep_line + 1, 4)]
+        body = text[start:match.start()]
+        if body.strip():
+            chunks.append((line, body))
+        start, line = match.end(), sep_line
+    chunks.append((line, text[start:]))
+    return chunks, []
+
+
+def _has_content(body: str) -> bool:
+    """Whether a document holds more than blank lines and comments."""
+    return any(ln.strip() and not ln.lstrip().startswith("#") for ln in body.splitlines())
+
+
+def _at_line(line: int, body: str) -> str:
+    """The document's text with blank lines before it, so marks are the file's lines."""
+    return "\n" * line + body
+
+
+def _merge_documents(chunks: list[tuple[int, str]], text: str, path: Path,
+                     display: str) -> tuple[Document | None, list[Problem]]:
+    """Helm 4's LoadValues: each document a mapping (or empty), merged in order."""
+    problems: list[Problem] = []
+    data: dict[Any, Any] = {}
+    root: MappingNode | None = None
+    for line, body in chunks:
+        doc, found = _parse_one(_at_line(line, body), path, display)
+        problems.extend(found)
+        if doc is None:
+            return None, problems
+        if doc.data is None:
+            continue
+        if not isinstance(doc.data, dict) or not isinstance(doc.root, MappingNode):
+            where = doc.at()
+            return None, [*problems, _file_problem(
+                display, RULE_SYNTAX,
+                "every document of this file must be a mapping: Helm merges them "
+                "and refuses the chart otherwise", *where)]
+        data = _merge_maps(data, doc.data)
+        root = doc.root if root is None else _merge_nodes(root, doc.root)
+    return Document(path, display, data or None, root, text), problems
+
+
+def _merge_maps(a: dict[Any, Any], b: dict[Any, Any]) -> dict[Any, Any]:
+    """Helm's loader.MergeMaps: b wins, mappings merged key by key."""
+    out = dict(a)
+    for key, value in b.items():
+        old = out.get(key)
+        out[key] = (_merge_maps(old, value)
+                    if isinstance(value, dict) and isinstance(old, dict) else value)
+    return out
+
+
+def _merge_nodes(a: MappingNode, b: MappingNode) -> MappingNode:
+    """The node graph of _merge_maps(a, b), so positions point at the winning document."""
+    pairs: dict[Any, tuple[Node, Node]] = {}
+    for k, v in [*a.value, *b.value]:
+        key = k.value if isinstance(k, ScalarNode) else id(k)
+        old = pairs.get(key)
+        if (old is not None and isinstance(v, MappingNode) and isinstance(old[1], MappingNode)
+                and old[1] is not v):
+            v = _merge_nodes(old[1], v)  # noqa: PLW2901
+        pairs[key] = (k, v)
+    return MappingNode(a.tag, list(pairs.values()), a.start_mark, a.end_mark)
+
+
+def _parse_one(text: str, path: Path, display: str) -> tuple[Document | None, list[Problem]]:
+    too_deep = _too_deep(text)
+    if too_deep is not None:
+        return None, [_file_problem(
+            display, RULE_LIMITS,
+            f"collections nest deeper than {MAX_DEPTH} levels here; not loaded", *too_deep)]
     loader = _new_loader(text)
     try:
-        root = loader.get_single_node()
-    except MarkedYAMLError as exc:
-        return None, [_syntax_problem(display, exc)]
-    except YAMLError as exc:
-        return None, [_file_problem(display, RULE_SYNTAX, _one_line(str(exc)), 1, 1)]
-    except RecursionError:
-        return None, [_file_problem(display, RULE_LIMITS, "nesting too deep to parse", 1, 1)]
-    if root is None:
-        return Document(path, display, None, None, text), []
-    problems = list(_walk_problems(root, display))
-    if any(p.rule == RULE_LIMITS for p in problems):
-        return None, problems
-    try:
-        data = _construct(root, loader)
-    except MarkedYAMLError as exc:
-        return None, [*problems, _syntax_problem(display, exc)]
-    except (YAMLError, ValueError, TypeError) as exc:
-        return None, [*problems, _file_problem(display, RULE_SYNTAX, _one_line(str(exc)), 1, 1)]
+        try:
+            root = loader.get_single_node()
+        except MarkedYAMLError as exc:
+            pure = _pure_compose(text)
+            if pure is None:
+                return None, [_syntax_problem(display, exc)]
+            root = pure
+        except YAMLError as exc:
+            return None, [_file_problem(display, RULE_SYNTAX, _one_line(str(exc)), 1, 1)]
+        if root is None:
+            return Document(path, display, None, None, text), []
+        problems = list(_walk_problems(root, display))
+        if any(p.rule == RULE_LIMITS for p in problems):
+            return None, problems
+        try:
+            data = _construct(root, loader)
+        except MarkedYAMLError as exc:
+            return None, [*problems, _syntax_problem(display, exc)]
+        except (YAMLError, ValueError, TypeError) as exc:
+            return None, [*problems, _file_problem(display, RULE_SYNTAX, _one_line(str(exc)), 1, 1)]
+        except RecursionError:
+            return None, [*problems, _file_problem(display, RULE_LIMITS,
+                                                   "nesting too deep to load", 1, 1)]
+        return Document(path, display, data, root, text), problems
     finally:
         loader.__dict__.clear()  # it refers to itself: free it without the cyclic collector
-    return Document(path, display, data, root, text), problems
+
+
+def _pure_compose(text: str) -> Node | None:
+    """The node graph from ruamel's pure-Python parser, or None if it refuses too."""
+    from ruamel.yaml import YAML
+
+    try:
+        node: Node | None = YAML(typ="safe", pure=True).compose(text)
+    except (YAMLError, RecursionError):
+        return None
+    return node
+
+
+# Upper bounds of nesting, cheap to compute: a flow collection nests at most
+# once per opening bracket (an empty `[]` or `{}` adds one level at most, at
+# the bottom); a block collection needs one more column per two levels, and
+# its column is at most the run of spaces and indicators that starts its line.
+_LINE_PREFIX = r"^[ \t?:-]{%d}"
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """The 1-based (line, col) where nesting passes MAX_DEPTH, or None if it does not."""
+    flow = (text.count("[") - text.count("[]") + text.count("{") - text.count("{}") + 1)
+    room = (MAX_DEPTH - flow) // 2 - 1
+    if flow <= MAX_DEPTH and (room > 0 and re.search(_LINE_PREFIX % room, text, re.M) is None):
+        return None
+    return _exact_depth(text)
+
+
+def _exact_depth(text: str) -> tuple[int, int] | None:
+    """Nesting counted from the C parser's events (iterative, unlike its composer)."""
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    parser = _new_loader(text)
+    depth = 0
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None:
+                return None
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return int(mark.line) + 1, int(mark.column) + 1
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+            elif type(event).__name__ == "StreamEndEvent":
+                return None
+    except YAMLError:
+        return None  # the composer reports it, with its position
+    finally:
+        parser.__dict__.clear()
 
 
 def _one_line(text: str) -> str:
@@ -336,9 +524,11 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
     """Duplicate keys, recursive aliases, alias bombs and YAML 1.1 look-alikes, in one pass.
 
     Sizes are memoised per node, so a graph of shared (aliased) nodes is
-    walked once however many times it is referenced.
+    walked once however many times it is referenced. Each reuse of a node
+    (an alias) adds its expanded size to `expansion`, which alone is bounded.
     """
     sizes: dict[int, int] = {}
+    expansion = 0
     active: set[int] = set()
     dupes: list[tuple[Node, Node]] = []
     ambiguous: list[tuple[Node, str]] = []
@@ -351,9 +541,13 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
                 ambiguous.append((node, why))
 
     def size(node: Node) -> int:
+        nonlocal expansion
         ident = id(node)
         cached = sizes.get(ident)
-        if cached is not None:
+        if cached is not None:  # seen before: an alias
+            expansion += cached
+            if expansion > MAX_EXPANDED_NODES:
+                raise _TooBig(node)
             return cached
         if ident in active:
             raise _Recursive(node)
@@ -379,8 +573,6 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
                     total += 1
                 else:
                     total += size(v)
-                if total > MAX_EXPANDED_NODES:
-                    raise _TooBig(node)
             active.discard(ident)
         elif cls is SequenceNode:
             active.add(ident)
@@ -390,8 +582,6 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
                     total += 1
                 else:
                     total += size(child)
-                if total > MAX_EXPANDED_NODES:
-                    raise _TooBig(node)
             active.discard(ident)
         sizes[ident] = total
         return total
@@ -407,7 +597,7 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
         mark = exc.node.start_mark
         yield _file_problem(
             display, RULE_LIMITS,
-            f"aliases expand this document past {MAX_EXPANDED_NODES:,} nodes "
+            f"aliases expand this document by more than {MAX_EXPANDED_NODES:,} nodes "
             "(an alias bomb?); not loaded", mark.line + 1, mark.column + 1)
         return
     except RecursionError:
