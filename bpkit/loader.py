@@ -255,23 +255,27 @@ def read_text(path: Path, display: str | None = None) -> tuple[str | None, list[
     """Read a file as UTF-8 within the size limit, or say why not."""
     shown = display if display is not None else display_path(path)
     try:
-        st = path.stat()
+        # O_NONBLOCK: a FIFO swapped in must not block the open; fstat of the
+        # opened file (not a stat before) decides what is read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         return None, [_file_problem(shown, RULE_FILE, _os_message(exc))]
+    st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
         return None, [_file_problem(shown, RULE_FILE, "not a regular file")]
-    if st.st_size > MAX_FILE_BYTES:
-        return None, [_file_problem(
-            shown, RULE_LIMITS,
-            f"file is {st.st_size / 1048576:.1f} MiB, over the {MAX_FILE_BYTES // 1048576} MiB "
-            "Helm accepts for one chart file; not read",
-        )]
-    try:
-        with path.open("rb") as fh:
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            if st.st_size > MAX_FILE_BYTES:
+                return None, [_file_problem(
+                    shown, RULE_LIMITS,
+                    f"file is {st.st_size / 1048576:.1f} MiB, over the "
+                    f"{MAX_FILE_BYTES // 1048576} MiB Helm accepts for one chart file; not read",
+                )]
             raw = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        return None, [_file_problem(shown, RULE_FILE, _os_message(exc))]
-    if len(raw) > MAX_FILE_BYTES:  # grew between stat and read
+        except OSError as exc:
+            return None, [_file_problem(shown, RULE_FILE, _os_message(exc))]
+    if len(raw) > MAX_FILE_BYTES:  # grew between fstat and read
         return None, [_file_problem(shown, RULE_LIMITS, "file is over the size limit; not read")]
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
