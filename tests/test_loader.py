@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
+from pathlib import Path
 
 import pytest
 
@@ -74,7 +73,8 @@ def test_values_documents_must_be_mappings_and_separators_bare() -> None:
 
 def test_chart_yaml_is_its_first_document() -> None:
     # sigs.k8s.io/yaml reads the first document and never looks at the rest.
-    for text in ("apiVersion: v2\nname: c\n---\n[not yaml\n", "# c\n---\napiVersion: v2\nname: c\n"):
+    texts = ("apiVersion: v2\nname: c\n---\n[not yaml\n", "# c\n---\napiVersion: v2\nname: c\n")
+    for text in texts:
         doc, problems = parse(text, Path("Chart.yaml"), "Chart.yaml")
         assert problems == [] and doc is not None
         assert doc.data == {"apiVersion": "v2", "name": "c"}
@@ -121,7 +121,7 @@ def test_many_brackets_that_do_not_nest_take_the_exact_path() -> None:
     assert problems == [] and doc is not None
 
 
-def test_only_alias_expansion_counts_towards_the_alias_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_alias_expansion_counts_towards_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     import bpkit.loader
 
     monkeypatch.setattr(bpkit.loader, "MAX_EXPANDED_NODES", 1000)
