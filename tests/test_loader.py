@@ -216,3 +216,38 @@ def test_values_helm_reads_differently_are_warned_about() -> None:
     assert "octal (493)" in found[(2, 7)] and "decimal (755)" in found[(2, 7)]
     assert "base-60" in found[(3, 5)]
     assert "boolean false" in found[(4, 10)]
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize(("const_a", "helm_ok"), [(2, True), (1, False)])
+def test_multi_document_files_read_as_real_helm_reads_them(
+        tmp_path: Path, const_a: int, helm_ok: bool) -> None:
+    """Helm 4 merges values.yaml's documents and reads Chart.yaml's first one.
+
+    The template renders valid YAML only when the values Helm loaded are the
+    expected merge; the failing variant shows the check bites. (Helm's lint
+    checks values.schema.json against the first document only, while
+    rendering and install use the merge: bpkit follows the merge.)
+    """
+    try:
+        from tests.integration import helmcheck
+    except ImportError:  # pragma: no cover
+        import helmcheck  # type: ignore[import-not-found,no-redef]
+    helmcheck.require_helm()
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n---\n[not yaml\n")
+    values = "a: 1\nb: {p: first, q: 1}\n---\na: 2\nb: {q: 2}\nc: second\n"
+    (chart / "values.yaml").write_text(values)
+    merged = (f'and (eq (int .Values.a) {const_a}) (eq .Values.b.p "first") '
+              '(eq (int .Values.b.q) 2) (eq .Values.c "second")')
+    (chart / "templates" / "cm.yaml").write_text(
+        f"{{{{ if {merged} }}}}apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\n"
+        "{{ else }}a: [not: yaml\n{{ end }}\n")
+    result = helmcheck.lint(chart)
+    assert (not result["Errors"]) is helm_ok, result
+    doc, problems = v(values)
+    assert problems == [] and doc is not None
+    assert doc.data == {"a": 2, "b": {"p": "first", "q": 2}, "c": "second"}
+    chart_doc, problems = parse((chart / "Chart.yaml").read_text(), chart / "Chart.yaml", "C")
+    assert problems == [] and chart_doc is not None and chart_doc.data["name"] == "c"
