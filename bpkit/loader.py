@@ -27,6 +27,7 @@ mappings merged key by key), Chart.yaml is its first document
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import re
 import stat
@@ -422,7 +423,23 @@ def _merge_nodes(a: MappingNode, b: MappingNode) -> MappingNode:
     return MappingNode(a.tag, list(pairs.values()), a.start_mark, a.end_mark)
 
 
+# Above this size the cyclic garbage collector is paused while parsing: a
+# large document allocates millions of nodes, none of them garbage, and the
+# collector's full passes over them cost as much as the parsing.
+_PAUSE_GC_BYTES = 256 * 1024
+
+
 def _parse_one(text: str, path: Path, display: str) -> tuple[Document | None, list[Problem]]:
+    if len(text) < _PAUSE_GC_BYTES or not gc.isenabled():
+        return _parse_guarded(text, path, display)
+    gc.disable()
+    try:
+        return _parse_guarded(text, path, display)
+    finally:
+        gc.enable()
+
+
+def _parse_guarded(text: str, path: Path, display: str) -> tuple[Document | None, list[Problem]]:
     too_deep = _too_deep(text)
     if too_deep is not None:
         return None, [_file_problem(
