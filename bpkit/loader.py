@@ -486,20 +486,48 @@ def _pure_compose(text: str) -> Node | None:
     return node
 
 
-# Upper bounds of nesting, cheap to compute: a flow collection nests at most
-# once per opening bracket (an empty `[]` or `{}` adds one level at most, at
-# the bottom); a block collection needs one more column per two levels, and
-# its column is at most the run of spaces and indicators that starts its line.
+# Upper bounds of nesting, cheap to compute: a `{` opens one level, a `[`
+# at most two (an entry `k: v` of a flow sequence is a mapping of its own),
+# an empty `[]` or `{}` one at most, at the bottom; a block collection needs
+# one more column per two levels, and its column is at most the run of
+# spaces and indicators that starts its line.
 _LINE_PREFIX = r"^[ \t?:-]{%d}"
+
+
+_COMMENT = re.compile(r"(?:^|(?<=[ \t]))#[^\n]*", re.MULTILINE)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def _too_deep(text: str) -> tuple[int, int] | None:
     """The 1-based (line, col) where nesting passes MAX_DEPTH, or None if it does not."""
-    flow = (text.count("[") - text.count("[]") + text.count("{") - text.count("{}") + 1)
+    flow = 2 * (text.count("[") - text.count("[]")) + text.count("{") - text.count("{}") + 1
+    if flow > MAX_DEPTH:
+        flow = _flow_bound(text)
     room = (MAX_DEPTH - flow) // 2 - 1
     if flow <= MAX_DEPTH and (room > 0 and re.search(_LINE_PREFIX % room, text, re.M) is None):
         return None
     return _exact_depth(text)
+
+
+def _flow_bound(text: str) -> int:
+    """An upper bound of flow depth for text without quotes or tags, else MAX_DEPTH + 1.
+
+    Without quoted scalars and tags, every closing bracket inside a flow
+    collection is structure (a plain scalar ends at one), and outside one the
+    true depth is 0; comments are then all that can hide a bracket. So the
+    running count of brackets outside comments (a `[` counting two, for the
+    mapping an entry `k: v` makes), never below 0, is never below the true
+    depth. A large honest flow list costs one regex pass
+    instead of the exact count.
+    """
+    if '"' in text or "'" in text or "!" in text:
+        return MAX_DEPTH + 1
+    step = {"[": 2, "{": 1, "]": -2, "}": -1}
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_COMMENT.sub("", text)):
+        depth = max(depth + step[bracket], 0)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _exact_depth(text: str) -> tuple[int, int] | None:

@@ -4,6 +4,7 @@ so the whole file runs in a few seconds."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from hypothesis import strategies as st
 from bpkit.helmignore import HelmIgnore, HelmIgnoreTooCostly, _bounded_match, _compile, _go_match
 from bpkit.loader import Document, parse
 
-_FAST = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+# BPKIT_HYPOTHESIS_EXAMPLES=3000 for a longer hunt (passes, in about 2.5 min).
+_EXAMPLES = int(os.environ.get("BPKIT_HYPOTHESIS_EXAMPLES", "300"))
+_FAST = settings(max_examples=_EXAMPLES, deadline=2000,
+                 suppress_health_check=[HealthCheck.too_slow])
 
 # Pieces of YAML that stress the pre-scan: brackets, quotes, comments,
 # block indicators, document markers, anchors and aliases.
@@ -24,7 +28,7 @@ _PIECES = st.sampled_from([
 ])
 
 
-@_FAST
+@settings(_FAST, max_examples=max(_EXAMPLES // 2, 1))
 @given(st.lists(_PIECES, max_size=80), st.integers(min_value=0, max_value=400),
        st.sampled_from(["values.yaml", "Chart.yaml", "blueprint.yaml"]))
 def test_loader_never_crashes(pieces: list[str], depth: int, name: str) -> None:
@@ -86,3 +90,45 @@ def test_matching_is_never_slow(atoms: list[str], size: int) -> None:
         rules.ignored("a" * size, False)
     except HelmIgnoreTooCostly as exc:
         assert "\n" not in str(exc)
+
+
+@_FAST
+@given(st.lists(st.sampled_from(["[", "]", "{", "}", ", ", "a", ": ", " #", "#", "\n", "\n  ",
+                                 "- ", "[]", "{}", "|\n", "x: "]), max_size=60))
+def test_the_cheap_nesting_bound_never_misses_deep_nesting(pieces: list[str]) -> None:
+    # With a small limit, whatever the exact count (the parser's events) finds
+    # too deep, the pre-scan must find too deep as well: it may only err high.
+    from unittest import mock
+
+    import bpkit.loader as loader
+
+    text = "".join(pieces)
+    with mock.patch.object(loader, "MAX_DEPTH", 3):
+        if loader._exact_depth(text) is not None:
+            assert loader._too_deep(text) is not None
+        assert loader._flow_bound(text) >= _true_flow_depth(text)
+
+
+def _true_flow_depth(text: str) -> int:
+    """Deepest flow nesting by the parser's events (0 where it gives up)."""
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    from bpkit.loader import _new_loader
+
+    parser = _new_loader(text)
+    depth = deepest = 0
+    flows: list[bool] = []
+    try:
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, CollectionStartEvent):
+                flows.append(bool(event.flow_style))
+                depth += flows[-1]
+                deepest = max(deepest, depth)
+            elif isinstance(event, CollectionEndEvent):
+                depth -= flows.pop()
+            if type(event).__name__ == "StreamEndEvent":
+                break
+    except YAMLError:  # a syntax error ends the count
+        pass
+    return deepest
