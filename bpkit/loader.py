@@ -13,10 +13,10 @@ in flow depth, so nesting is bounded first (MAX_DEPTH): a cheap upper bound
 from bracket counts and line prefixes, and only when that bound is over the
 limit an exact count from the parser's event stream, which is iterative.
 
-When the C parser refuses a document, the pure-Python parser is asked too:
-libyaml rejects some plain scalars in flow collections that Helm's go-yaml
-and YAML 1.2 accept (`{URL: http://x}`, `[--x=https://y]`); only what both
-refuse is a syntax error.
+When the C parser refuses a `:` inside a plain scalar of a flow collection
+(`{URL: http://x}`, `[--x=https://y]`), which Helm's go-yaml and YAML 1.2
+accept, the pure-Python parser is asked too; only what both refuse is a
+syntax error.
 
 Several documents (`---`) are read as Helm reads that file: values.yaml
 documents are merged (Helm 4's `loader.LoadValues`, later documents win,
