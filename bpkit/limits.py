@@ -18,9 +18,17 @@ HELM_MAX_FILE_BYTES = 5 * 1024 * 1024
 #: *below* it: Helm fails when the remaining budget reaches 0).
 HELM_MAX_CHART_BYTES = 100 * 1024 * 1024
 
-#: Anchors may not expand a YAML document into more nodes than this
-#: ("billion laughs"); real values files stay far below it.
+#: A document may use anchors, but its aliases may not add more nodes than
+#: this when expanded ("billion laughs"). Only expansion counts: a large but
+#: honest document (its size is bounded by HELM_MAX_FILE_BYTES) is not a bomb.
 YAML_MAX_EXPANDED_NODES = 1_000_000
+
+#: Deepest nesting of YAML collections accepted, checked before the C parser
+#: sees a document (its recursive composer crashes the process on deep
+#: nesting). go-yaml (Helm) stops at 10,000 flow levels or indents; bpkit's
+#: walks of the data are recursive Python, so it stops far earlier, and far
+#: above anything a chart needs (~20).
+YAML_MAX_DEPTH = 200
 
 #: Files and folders walked in one chart: stops symlink fan-out.
 CHART_MAX_WALK_ENTRIES = 20_000

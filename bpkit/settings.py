@@ -131,16 +131,16 @@ def _glob_match(pattern: str, rel: str) -> bool:
 def load_settings(root: Path, known_rules: frozenset[str] | None = None) -> Settings:
     """Read `[tool.bpkit]` from ROOT/pyproject.toml; defaults when absent."""
     source = root / "pyproject.toml"
-    try:
-        raw = source.read_bytes()
-    except FileNotFoundError:
+    raw = _read_settings_file(source)
+    if raw is None:
         return Settings(root=root)
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8: byte 0x{raw[exc.start]:02x} at offset "
+                          f"{exc.start} cannot be decoded") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {' '.join(str(exc).split())}") from None
     table = doc.get("tool", {}).get("bpkit")
     if table is None:
         return Settings(root=root, source=source)
@@ -221,6 +221,39 @@ def _mode(value: Any, where: str) -> str:
         shown = repr(value) if isinstance(value, str) else f"a {type(value).__name__}"
         raise ConfigError(f'{where}: {MODE_KEY} must be "overlay" or "bundle", not {shown}')
     return str(value)
+
+
+# A pyproject.toml is a few KiB; a larger one is not a settings file.
+MAX_SETTINGS_BYTES = 1024 * 1024
+
+
+def _read_settings_file(source: Path) -> bytes | None:
+    """The file's bytes (None when absent): a regular file, at most MAX_SETTINGS_BYTES.
+
+    Opened with O_NONBLOCK and checked with fstat, so a FIFO or a symlink to
+    /dev/zero is refused at once instead of hanging or filling memory.
+    """
+    import os
+    import stat
+
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(f"{source}: not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            raw = fh.read(MAX_SETTINGS_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise ConfigError(f"{source}: larger than {MAX_SETTINGS_BYTES // 1024} KiB; "
+                          "not read as settings")
+    return raw
 
 
 def _levels(raw: Any, where: str, known: frozenset[str] | None) -> dict[str, Level]:
