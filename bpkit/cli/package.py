@@ -22,12 +22,13 @@ def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None) -> Non
     SOURCE_DATE_EPOCH, else the last commit touching the blueprint, else
     1980-01-01, so the same sources always give the same bytes.
     """
-    from bpkit.cli._common import lint_selected, print_problems, settings_here
+    from bpkit.cli._common import print_problems, settings_here
+    from bpkit.lint.select import lint_selection
     from bpkit.package.build import write_archive
     from bpkit.publish.pipeline import prepare
 
     settings = settings_here()
-    selected, problems = lint_selected(settings, blueprints, all_)
+    selected, problems = lint_selection(settings, blueprints, all_)
     packages, failed = prepare(selected, problems)
     print_problems(problems)
     out = Path(out_dir) if out_dir else settings.root / "dist"
