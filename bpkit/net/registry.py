@@ -173,11 +173,6 @@ class RegistryTarget:
 
     # -- public API ---------------------------------------------------------
 
-    @property
-    def request_count(self) -> int:
-        """HTTP requests made by this target so far."""
-        return self._count
-
     def existing_digest(self, artifact: Artifact) -> str | None:
         """The digest the artifact's tag holds now, or None: one HEAD request."""
         self._start(push=False)

@@ -22,15 +22,12 @@ from typing import Any
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bpkit.limits import HELM_MAX_FILE_BYTES, YAML_MAX_EXPANDED_NODES
 from bpkit.problem import Level, Problem
 
-# Helm refuses to load a chart file larger than this (`--max-file-size`,
-# 5 MiB by default), so a larger file could never be released anyway; not
-# reading it keeps memory bounded on hostile input.
-MAX_FILE_BYTES = 5 * 1024 * 1024
-# A document may use anchors, but not to expand into more nodes than this
-# ("billion laughs"). Real values files stay far below it.
-MAX_EXPANDED_NODES = 1_000_000
+# Not reading a file Helm would refuse keeps memory bounded on hostile input.
+MAX_FILE_BYTES = HELM_MAX_FILE_BYTES
+MAX_EXPANDED_NODES = YAML_MAX_EXPANDED_NODES
 
 RULE_SYNTAX = "yaml-syntax"
 RULE_ENCODING = "yaml-encoding"
