@@ -9,8 +9,8 @@ import pytest
 
 from bpkit.errors import UsageError
 from bpkit.report.matrix import MAX_JOBS, matrix
-from tests.clirun import bpkit
-from tests.test_changes import append, commit, make_monorepo
+from tests.helpers.cli import bpkit
+from tests.helpers.git import append, commit, make_monorepo
 
 TARGETS = [("a", "platform/a"), ("b", "platform/b"), ("c", "products/c")]
 

@@ -8,7 +8,6 @@ release tests.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,54 +25,16 @@ from bpkit.history.changes import (
     counts_as_change,
 )
 from bpkit.report.matrix import matrix
-from tests.blueprints import write_blueprint, write_tree
-from tests.clirun import bpkit
+from tests.helpers.blueprints import write_blueprint, write_tree
+from tests.helpers.cli import bpkit
+from tests.helpers.git import append, commit, git, make_monorepo
 
-# -- helpers (imported by the other release-automation tests) ------------------
+# -- helpers ---------------------------------------------------------------------
 
 
 def targets_matrix(result: ChangeSet) -> dict[str, list[dict[str, str]]]:
     """What `bpkit changed --format matrix` prints for the result's publish targets."""
     return matrix([(c.name, c.path) for c in result.targets])
-
-
-def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=30,
-                          check=False)
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc.stdout
-
-
-def commit(repo: Path, message: str) -> str:
-    """Commit the whole working tree; the new commit's id."""
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", message)
-    return git(repo, "rev-parse", "HEAD").strip()
-
-
-def make_monorepo(root: Path) -> Path:
-    """platform/cert-manager, platform/flux and products/shop in a first commit on main."""
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    write_tree(root)
-    write_blueprint(root, "shop", group="products")
-    commit(root, "three blueprints")
-    return root
-
-
-def set_version(root: Path, folder: str, version: str) -> None:
-    """Chart.yaml's version, with spec.version following it."""
-    for rel, key in (("chart/Chart.yaml", "version: "), ("blueprint.yaml", "  version: ")):
-        file = root / folder / rel
-        lines = [key + version if line.startswith(key) else line
-                 for line in file.read_text().splitlines()]
-        file.write_text("\n".join(lines) + "\n")
-
-
-def append(file: Path, text: str) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    with file.open("a") as fh:
-        fh.write(text)
 
 
 # -- fixtures ---------------------------------------------------------------------

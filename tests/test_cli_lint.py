@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.clirun import bpkit
+from tests.helpers.cli import bpkit
 
 REPO = Path(__file__).resolve().parent.parent
 

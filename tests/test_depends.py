@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bpkit.lint.engine import lint_paths
 from bpkit.settings import Settings
-from tests.blueprints import write_blueprint
+from tests.helpers.blueprints import write_blueprint
 
 
 def dep(name: str, rng: str = "^1.0") -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import Run, bpkit
+from tests.helpers.cli import Run, bpkit
 
 DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 LINE = re.compile(r"^(?P<path>\S+\.tgz)  sha256:(?P<hex>[0-9a-f]{64})$")

@@ -36,8 +36,8 @@ from bpkit.publish.options import PublishOptions
 from bpkit.publish.pipeline import Destination, Outcome, prepare, push_all
 from bpkit.report import publish as report_publish
 from bpkit.settings import Settings
-from tests.blueprints import write_blueprint
-from tests.clirun import bpkit
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import bpkit
 
 URL = "oci://registry.example/openova-io"
 

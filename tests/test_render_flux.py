@@ -35,8 +35,8 @@ from bpkit.render.flux import (
 )
 from bpkit.settings import Settings, load_settings
 from bpkit.source.model import load_blueprint
-from tests.blueprints import write_blueprint
-from tests.clirun import bpkit
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import bpkit
 
 REPO = Path(__file__).resolve().parent.parent
 PLATFORM = sorted(p.name for p in (REPO / "platform").iterdir() if p.is_dir())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bpkit.source.schemas import NAMES
-from tests.clirun import bpkit
+from tests.helpers.cli import bpkit
 
 # The one installed beside this Python (a test dependency), else on PATH.
 _BESIDE = Path(sys.executable).parent / "check-jsonschema"

@@ -10,8 +10,8 @@ import pytest
 from bpkit.errors import UsageError
 from bpkit.publish.tags import ReleaseTag, parse_tag
 from bpkit.settings import DEFAULT_ROOTS
-from tests.blueprints import write_blueprint
-from tests.clirun import bpkit
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import bpkit
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from bpkit.history.gate import version_gate
 from bpkit.lint.engine import lint_paths
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings
-from tests.blueprints import write_blueprint
-from tests.clirun import bpkit
-from tests.test_changes import append, commit, git, make_monorepo, set_version
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import bpkit
+from tests.helpers.git import append, commit, git, make_monorepo, set_version
 
 RULE = "version-bump"
 FLUX_CHART = "platform/flux/chart/Chart.yaml"
