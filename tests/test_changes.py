@@ -26,7 +26,7 @@ from bpkit.history.changes import (
 )
 from bpkit.report.matrix import matrix
 from tests.helpers.blueprints import write_blueprint, write_tree
-from tests.helpers.cli import bpkit
+from tests.helpers.cli import invoke
 from tests.helpers.git import append, commit, git, make_monorepo
 
 # -- helpers ---------------------------------------------------------------------
@@ -261,11 +261,11 @@ def test_cli_names_json_and_deleted_note(repo: Path) -> None:
     append(repo / "platform/flux/chart/values.yaml", "x: 1\n")
     git(repo, "rm", "-q", "-r", "platform/cert-manager")
     commit(repo, "edit flux, drop cert-manager")
-    run = bpkit("changed", "--base", "HEAD~1", cwd=repo)
+    run = invoke("changed", "--base", "HEAD~1", cwd=repo)
     assert run.code == 0, run.err
     assert run.lines == ["platform/flux"]
     assert "platform/cert-manager: deleted; not a publish target" in run.err
-    run = bpkit("changed", "--base", "HEAD~1", "--format", "json", cwd=repo)
+    run = invoke("changed", "--base", "HEAD~1", "--format", "json", cwd=repo)
     data = json.loads(run.out)
     assert data["complete"] is True
     assert [(b["path"], b["status"], b["publish"]) for b in data["blueprints"]] == [
@@ -283,7 +283,7 @@ def test_cli_matrix_from_a_clone_with_history(repo: Path, tmp_path: Path) -> Non
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", f"file://{repo}", str(clone))
     out_file = tmp_path / "github-output"
-    run = bpkit("changed", "--base", "HEAD~1", "--format", "matrix", cwd=clone,
+    run = invoke("changed", "--base", "HEAD~1", "--format", "matrix", cwd=clone,
                 env={"GITHUB_OUTPUT": str(out_file)})
     assert run.code == 0, run.err
     expected = {"include": [{"blueprint": "flux", "path": "platform/flux"},
@@ -298,13 +298,13 @@ def test_cli_shallow_clone_exit_2_or_all_with_warning(repo: Path, tmp_path: Path
     commit(repo, "second")
     clone = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
-    run = bpkit("changed", "--base", "HEAD~1", cwd=clone)
+    run = invoke("changed", "--base", "HEAD~1", cwd=clone)
     assert run.code == 2
     assert run.out == ""
     err = run.err.strip()
     assert err.startswith("bpkit: error: base HEAD~1 is not in this shallow clone")
     assert "fetch-depth: 0" in err and "--all-if-unknown" in err and "\n" not in err
-    run = bpkit("changed", "--base", "HEAD~1", "--all-if-unknown", "--format", "matrix",
+    run = invoke("changed", "--base", "HEAD~1", "--all-if-unknown", "--format", "matrix",
                 cwd=clone)
     assert run.code == 0
     assert len(json.loads(run.out)["include"]) == 3
@@ -312,6 +312,6 @@ def test_cli_shallow_clone_exit_2_or_all_with_warning(repo: Path, tmp_path: Path
 
 
 def test_cli_needs_base(repo: Path) -> None:
-    run = bpkit("changed", cwd=repo)
+    run = invoke("changed", cwd=repo)
     assert run.code == 2
     assert "--base" in run.err
