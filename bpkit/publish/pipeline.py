@@ -13,12 +13,11 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-from bpkit.errors import BpkitError, ImmutableReleaseError, LintFailed, UsageError
-from bpkit.lint.engine import owning_blueprint
-from bpkit.package.build import Package, build_package
+from bpkit.errors import BpkitError, ImmutableReleaseError, LintFailed
+from bpkit.package.build import Package
+from bpkit.package.run import package_clean
 from bpkit.problem import Problem
 from bpkit.publish.destination import Destination
 from bpkit.publish.options import DEFAULT_JOBS
@@ -97,23 +96,13 @@ class _Targets:
 def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
             ) -> tuple[list[Package], list[Outcome]]:
     """Package every blueprint whose lint is clean; the others become outcomes."""
-    by_blueprint: dict[Path, list[Problem]] = {bp.path: [] for bp in blueprints}
-    for problem in problems:
-        owner = owning_blueprint(problem.path, blueprints)
-        if owner is not None:
-            by_blueprint[owner].append(problem)
-    packages: list[Package] = []
-    failed: list[Outcome] = []
-    for bp in blueprints:
-        where = _shown(bp)
-        try:
-            packages.append(build_package(bp, by_blueprint[bp.path]))
-        except UsageError:
-            raise  # e.g. a bad SOURCE_DATE_EPOCH: wrong for every blueprint, exit 2
-        except BpkitError as exc:
-            status: Status = "lint failed" if isinstance(exc, LintFailed) else "failed"
-            failed.append(Outcome(where, bp.chart_name or bp.expected_chart_name,
-                                  bp.version or "?", "", None, status, exc.message))
+    packages, unpackaged = package_clean(blueprints, problems)
+    failed = []
+    for item in unpackaged:
+        bp, exc = item.blueprint, item.error
+        status: Status = "lint failed" if isinstance(exc, LintFailed) else "failed"
+        failed.append(Outcome(_shown(bp), bp.chart_name or bp.expected_chart_name,
+                              bp.version or "?", "", None, status, exc.message))
     return packages, failed
 
 
