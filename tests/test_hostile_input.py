@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import Run, bpkit
+from tests.helpers.cli import Run, bpkit
 
 FLUX = Path("platform/flux")
 

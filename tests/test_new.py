@@ -9,7 +9,7 @@ import pytest
 from bpkit.errors import UsageError
 from bpkit.scaffold.new import NewOptions, parse_upstream, render_files, scaffold
 from bpkit.source.model import load_blueprint
-from tests.clirun import bpkit
+from tests.helpers.cli import bpkit
 
 
 def test_new_overlay_lints_clean_with_strict(monorepo: Path) -> None:

@@ -169,7 +169,7 @@ def test_a_lock_only_change_is_a_release_for_changed_and_the_gate(tmp_path: Path
     from bpkit.history.gate import version_gate
     from bpkit.lint.engine import lint_paths
     from bpkit.settings import Settings
-    from tests.test_changes import commit, git, make_monorepo
+    from tests.helpers.git import commit, git, make_monorepo
 
     root = make_monorepo(tmp_path / "mono")
     git(root, "checkout", "-q", "-b", "feature")

@@ -286,8 +286,8 @@ def test_oci_manifests_that_are_not_helm_charts_are_refused() -> None:
 
 
 def test_an_invalid_upstream_block_is_refused_before_any_request(tmp_path: Path) -> None:
-    from tests.blueprints import write_blueprint
-    from tests.clirun import bpkit
+    from tests.helpers.blueprints import write_blueprint
+    from tests.helpers.cli import bpkit
 
     write_blueprint(tmp_path, "plain", upstream=("plain", "1.0.0", "http://charts.example.com"))
     write_blueprint(tmp_path, "evil", upstream=("evil\x1b[2J", "1.0.0", "https://x.example"))

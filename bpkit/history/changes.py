@@ -141,10 +141,6 @@ class ChangeSet:
                 return change
         return None
 
-    def matrix(self) -> dict[str, list[dict[str, str]]]:
-        """A GitHub Actions `strategy.matrix` with one entry per publish target."""
-        return {"include": [{"blueprint": c.name, "path": c.path} for c in self.targets]}
-
     def as_dict(self) -> dict[str, Any]:
         return {"version": 1, "base_ref": self.base_ref, "base": self.base, "head": self.head,
                 "complete": self.complete, "warning": self.warning,

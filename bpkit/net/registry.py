@@ -175,7 +175,7 @@ class RegistryTarget:
 
     @property
     def request_count(self) -> int:
-        """HTTP requests made by this target so far."""
+        """HTTP requests made by this target so far (upstream resolving counts them)."""
         return self._count
 
     def existing_digest(self, artifact: Artifact) -> str | None:

@@ -16,8 +16,8 @@ import pytest
 from bpkit.net.registry import RegistryTarget
 from bpkit.oci.artifact import build_artifact
 from bpkit.source.lock import read_lock
-from tests.blueprints import write_blueprint
-from tests.clirun import Run, bpkit
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import Run, bpkit
 from tests.integration.upstream_repo import make_chart
 
 if TYPE_CHECKING:

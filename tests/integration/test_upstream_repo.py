@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from bpkit.source.lock import read_lock
-from tests.blueprints import write_blueprint
-from tests.clirun import REPO, Run, bpkit
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import REPO, Run, bpkit
 from tests.integration.upstream_repo import HelmRepoServer, index_yaml, make_chart, publish, sha256
 
 pytestmark = pytest.mark.integration
