@@ -15,12 +15,18 @@ from bpkit.errors import EXIT_OK, EXIT_PROBLEMS
 @click.option("--all", "all_", is_flag=True, help="Every blueprint under platform/ and products/.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for the archives (default: dist/ under the repository root).")
-def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None) -> None:
+@click.option("--mode", type=click.Choice(["overlay", "bundle"]), default=None,
+              help="Release mode: overlay (values only, with an install guard) or bundle "
+                   "(the locked upstream chart inside). Default: [tool.bpkit] upstream-mode.")
+def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None,
+            mode: str | None) -> None:
     """Build NAME-VERSION.tgz for each blueprint (a name like flux, or a path).
 
     Blueprints with lint errors are not packaged. Timestamps come from
     SOURCE_DATE_EPOCH, else the last commit touching the blueprint, else
-    1980-01-01, so the same sources always give the same bytes.
+    1980-01-01, so the same sources always give the same bytes. A bundle
+    needs upstream.lock and the cached upstream chart (bpkit upstream lock,
+    bpkit upstream fetch).
     """
     from bpkit.cli._common import lint_selected, print_problems, settings_here
     from bpkit.package.build import write_archive
@@ -28,7 +34,8 @@ def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None) -> Non
 
     settings = settings_here()
     selected, problems = lint_selected(settings, blueprints, all_)
-    packages, failed = prepare(selected, problems)
+    packages, failed = prepare(selected, problems,
+                               lambda path: mode or settings.mode_for(path))
     print_problems(problems)
     out = Path(out_dir) if out_dir else settings.root / "dist"
     for pkg in packages:

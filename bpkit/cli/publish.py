@@ -43,10 +43,14 @@ from bpkit.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
               help="Blueprints pushed in parallel.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output for people, or JSON for scripts.")
+@click.option("--mode", type=click.Choice(["overlay", "bundle"]), default=None,
+              help="Release mode: overlay (values only, with an install guard) or bundle "
+                   "(the locked upstream chart inside). Default: [tool.bpkit] upstream-mode.")
 def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
             registry: str | None, layout_dir: str | None, username: str | None,
             password_stdin: bool, plain_http: bool, ca_file: str | None, force: bool,
-            dry_run: bool, retry_budget: float | None, jobs: int, fmt: str) -> None:
+            dry_run: bool, retry_budget: float | None, jobs: int, fmt: str,
+            mode: str | None) -> None:
     """Publish blueprints (names like flux, paths, or --all) as bp-NAME:VERSION.
 
     Each is linted, packaged reproducibly and pushed in Helm's exact OCI
@@ -76,7 +80,8 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
                              f"{tag.folder}/chart/Chart.yaml {found}", exit_code=1)
     dest = _destination(settings, registry, layout_dir, username, password_stdin, plain_http,
                         ca_file, retry_budget)
-    packages, outcomes = prepare(selected, problems)
+    packages, outcomes = prepare(selected, problems,
+                                 lambda path: mode or settings.mode_for(path))
     print_problems(problems)
     progress = _progress(fmt)
     for outcome in outcomes:

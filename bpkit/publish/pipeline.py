@@ -22,6 +22,7 @@ from bpkit.errors import (
     BpkitError,
     ImmutableReleaseError,
     LintFailed,
+    PackageError,
     RegistryError,
     UsageError,
 )
@@ -118,9 +119,15 @@ class _Targets:
                 close()
 
 
-def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
+def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
+            mode_for: Callable[[Path], str] | None = None,
             ) -> tuple[list[Package], list[Outcome]]:
-    """Package every blueprint whose lint is clean; the others become outcomes."""
+    """Package every blueprint whose lint is clean; the others become outcomes.
+
+    `mode_for(folder)` gives each blueprint's release mode (default overlay).
+    A package that would be hollow (see `bpkit.verify.hollow`) is refused
+    here, so neither `package` nor `publish` ever produces one.
+    """
     by_blueprint: dict[Path, list[Problem]] = {bp.path: [] for bp in blueprints}
     for problem in problems:
         owner = owning_blueprint(problem.path, blueprints)
@@ -131,7 +138,10 @@ def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
     for bp in blueprints:
         where = _shown(bp)
         try:
-            packages.append(build_package(bp, by_blueprint[bp.path]))
+            mode = mode_for(bp.path) if mode_for is not None else "overlay"
+            package = build_package(bp, by_blueprint[bp.path], mode=mode)
+            _refuse_hollow(package)
+            packages.append(package)
         except UsageError:
             raise  # e.g. a bad SOURCE_DATE_EPOCH: wrong for every blueprint, exit 2
         except BpkitError as exc:
@@ -139,6 +149,19 @@ def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
             failed.append(Outcome(where, bp.chart_name or bp.expected_chart_name,
                                   bp.version or "?", "", None, status, exc.message))
     return packages, failed
+
+
+def _refuse_hollow(package: Package) -> None:
+    """Run verify's checks on the artifact in memory; HollowRelease when any fails."""
+    from bpkit.verify.check import verify_artifact
+
+    report = verify_artifact(package.artifact)
+    if not report.ok:
+        first = report.findings[0]
+        more = f" (and {len(report.findings) - 1} more)" if len(report.findings) > 1 else ""
+        raise PackageError(f"{_shown(package.blueprint)}: refusing to release "
+                           f"{package.name}:{package.artifact.tag} ({package.mode}): "
+                           f"{first.message}{more}")
 
 
 def _shown(bp: Blueprint) -> str:
