@@ -42,3 +42,9 @@ DEFAULT_RETRY_BUDGET = 30.0
 #: Seconds to wait for a TCP/TLS connection, and for each answer.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
+
+#: A manifest read from a registry (distribution refuses larger ones too).
+OCI_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+#: A blob read from a registry: a chart archive never holds more than Helm loads.
+OCI_MAX_BLOB_BYTES = HELM_MAX_CHART_BYTES

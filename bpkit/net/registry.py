@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
+from bpkit.limits import OCI_MAX_BLOB_BYTES, OCI_MAX_MANIFEST_BYTES
 from bpkit.net.auth import Challenge, parse_challenge
 from bpkit.net.http import (
     CONNECT_TIMEOUT,
@@ -244,6 +245,42 @@ class RegistryTarget:
             requests=self._count - start_count,
         )
 
+    def get_manifest(self, name: str, reference: str) -> bytes:
+        """The manifest bytes `name` holds under a tag or digest (bounded, retried)."""
+        repo = self.ref.repository(name)
+        if not (TAG_RE.fullmatch(reference) or DIGEST_RE.fullmatch(reference)):
+            raise UsageError(f"{self.ref.host}/{repo}: '{reference}' is not a tag or digest")
+        url = f"{self._base}/v2/{repo}/manifests/{quote(reference, safe=':')}"
+        self._start(push=False)
+        data = self._retrying("reading the manifest", lambda: self._get_bytes(
+            url, MANIFEST_ACCEPT, OCI_MAX_MANIFEST_BYTES, f"{repo}:{reference}"))
+        if DIGEST_RE.fullmatch(reference) and sha256_digest(data) != reference:
+            raise RegistryError(f"{self.ref.host}/{repo}@{reference}: the registry served a "
+                                f"manifest that hashes to {sha256_digest(data)}")
+        return data
+
+    def get_blob(self, name: str, digest: str, *, limit: int = OCI_MAX_BLOB_BYTES) -> bytes:
+        """A blob's bytes, at most `limit`, checked against `digest`."""
+        repo = self.ref.repository(name)
+        if not DIGEST_RE.fullmatch(digest):
+            raise UsageError(f"{self.ref.host}/{repo}: '{digest}' is not sha256:<hex>")
+        url = f"{self._base}/v2/{repo}/blobs/{digest}"
+        self._start(push=False)
+        data = self._retrying("reading a blob", lambda: self._get_bytes(
+            url, "*/*", limit, f"{repo}@{digest}"))
+        if sha256_digest(data) != digest:
+            raise RegistryError(f"{self.ref.host}/{repo}: blob {digest} hashes to "
+                                f"{sha256_digest(data)}")
+        return data
+
+    def _get_bytes(self, url: str, accept: str, limit: int, shown: str) -> bytes:
+        resp = self._request("GET", url, headers={"Accept": accept}, limit=limit)
+        if resp.status_code == 404:
+            raise RegistryError(f"{self.ref.host}/{shown} not found")
+        if resp.status_code != 200:
+            raise self._error(f"reading {shown}", resp)
+        return bytes(resp.content)
+
     # -- the steps ------------------------------------------------------------
 
     def _check_artifact(self, artifact: Artifact) -> None:
@@ -365,13 +402,14 @@ class RegistryTarget:
         *,
         headers: Mapping[str, str] | None = None,
         data: bytes | None = None,
+        limit: int | None = None,
     ) -> Any:
         """Send one request, answering an auth challenge once; classify failures."""
-        resp = self._send(method, url, headers, data)
+        resp = self._send(method, url, headers, data, limit=limit)
         if resp.status_code == 401:
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
             if self._answer_challenge(challenge, url):
-                resp = self._send(method, url, headers, data)
+                resp = self._send(method, url, headers, data, limit=limit)
         if resp.status_code in (401, 403):
             raise self._auth_failure(resp)
         if resp.status_code in RETRY_STATUSES:
@@ -391,7 +429,9 @@ class RegistryTarget:
         auth: str | None = None,
         registry_auth: bool = True,
         form: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> Any:
+        """One HTTP request; with `limit`, a body over `limit` bytes is refused unread."""
         requests = requests_module()
         merged = dict(headers or {})
         parts = urlsplit(url)
@@ -411,9 +451,12 @@ class RegistryTarget:
                 timeout=self.timeout,
                 verify=self.verify,
                 allow_redirects=method in ("GET", "HEAD"),
+                **({"stream": True} if limit is not None else {}),
             )
             status = resp.status_code
-            if method != "HEAD":
+            if limit is not None:
+                _read_bounded(resp, limit, self.ref.host)
+            elif method != "HEAD":
                 _ = resp.content  # read now, so a dropped body fails here and is retried
             return resp
         except requests.exceptions.RequestException as exc:
@@ -564,3 +607,22 @@ class RegistryTarget:
         return RegistryError(
             f"{self.ref.host}: {doing} failed: {self._status_text(resp)}{hint}")
 
+
+def _read_bounded(resp: Any, limit: int, host: str) -> None:
+    """Read a streamed body into `resp.content`, refusing more than `limit` bytes."""
+    try:
+        declared = int(resp.headers.get("Content-Length", "0"))
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        resp.close()
+        raise RegistryError(f"{host}: answer of {declared} bytes is over the {limit}-byte limit")
+    parts: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            resp.close()
+            raise RegistryError(f"{host}: answer is over the {limit}-byte limit")
+        parts.append(chunk)
+    resp._content = b"".join(parts)  # what requests' .content returns from now on
