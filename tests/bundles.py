@@ -50,7 +50,7 @@ def write_bundle_blueprint(root: Path, cache_dir: Path, name: str = "demo", *,
     folder = write_blueprint(root, name, upstream=upstream)
     values = folder / "chart" / "values.yaml"
     values.write_text(values.read_text().replace("replicaCount: 1\n", overlay))
-    (folder / "chart" / "templates").mkdir()
+    (folder / "chart" / "templates").mkdir(exist_ok=True)
     (folder / "chart" / "templates" / "NOTES.txt").write_text("{{ .Chart.Name }} installed\n")
     if lock:
         (folder / LOCK_FILE).write_bytes(dump_lock(lock_for(data, *upstream)))
