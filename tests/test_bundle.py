@@ -179,7 +179,7 @@ def test_overlay_carries_guard_mode_and_lock_digest(monorepo: Path, cache: Path)
 
 def _prepare(root: Path, name: str, mode: str) -> list[str]:
     bp = load_blueprint(root / "platform" / name)
-    packages, failed = prepare([bp], lint_blueprints([bp], load_settings(root)),
+    _packages, failed = prepare([bp], lint_blueprints([bp], load_settings(root)),
                                lambda path: mode)
     return [o.message for o in failed] if failed else []
 

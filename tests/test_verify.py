@@ -12,7 +12,6 @@ from bpkit.errors import UsageError
 from bpkit.helm import tgz
 from bpkit.lint.engine import lint_blueprints
 from bpkit.oci.artifact import (
-    MODE,
     UPSTREAM_DIGEST,
     UPSTREAM_VERSION,
     Artifact,

@@ -84,7 +84,7 @@ def guard_template(name: str, version: str, upstream: Mapping[str, str]) -> byte
         "{{- if or .Release.IsInstall .Release.IsUpgrade }}\n"
         f"{{{{- fail {_go_quote(one_line(message, 2000))} }}}}\n"
         "{{- end }}\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _walk_key(path: str) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ wrong becomes a Problem, as for every other blueprint file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -56,10 +57,9 @@ class UpstreamLock:
 
 
 def _scalar(value: str) -> str:
-    if value not in _YAML_WORDS and (_PLAIN_WORD.fullmatch(value)
-                                     or _PLAIN_VERSION.fullmatch(value)):
-        if not value.endswith(":"):
-            return value
+    if value not in _YAML_WORDS and (_PLAIN_WORD.fullmatch(value) or _PLAIN_VERSION.fullmatch(
+            value)) and not value.endswith(":"):
+        return value
     import json
 
     return json.dumps(value)  # a JSON string is a YAML double-quoted scalar
@@ -133,10 +133,8 @@ def write_lock(path: Path, lock: UpstreamLock) -> bool:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     return True
 

@@ -11,6 +11,7 @@ writers of the same digest write the same bytes. No network code here:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -49,10 +50,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
