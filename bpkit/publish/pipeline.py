@@ -164,6 +164,17 @@ def _refuse_hollow(package: Package) -> None:
                            f"{first.message}{more}")
 
 
+def _verify_read_back(reference: str, artifact: Artifact, manifest: bytes,
+                      read_blob: Callable[[str, int], bytes]) -> None:
+    """verify's checks on what the destination serves now, not on what we sent."""
+    from bpkit.verify.check import verify_manifest
+
+    report = verify_manifest(reference, manifest, read_blob, expected_digest=artifact.digest)
+    if not report.ok:
+        raise RegistryError(f"{reference} was pushed but what it serves is not sound: "
+                            f"{report.findings[0].message}")
+
+
 def _shown(bp: Blueprint) -> str:
     return f"{bp.group}/{bp.name}"
 
@@ -217,6 +228,10 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
                 outcome.message = "already published"
             elif result.status == "overwritten":
                 outcome.message = f"replaced {result.previous_digest} (--force)"
+            if result.status != "unchanged":
+                _verify_read_back(outcome.reference, artifact, target.get_manifest(
+                    artifact.name, artifact.digest), lambda d, size: target.get_blob(
+                        artifact.name, d, limit=size))
         else:
             previous = target.existing_digest(artifact) if force else None
             written = target.push(artifact, force=force)
@@ -224,6 +239,10 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
             if served != artifact.digest:
                 raise ImmutableReleaseError(f"{outcome.reference} holds {served} after writing "
                                             f"{artifact.digest}")
+            if written:
+                _verify_read_back(outcome.reference, artifact,
+                                  target.read_manifest(artifact.name, artifact.tag),
+                                  lambda d, size: target.read_blob(d))
             outcome.status = "published" if written else "unchanged"
             outcome.message = "" if written else "already published"
             if written and previous is not None:  # same words as for a registry
