@@ -229,9 +229,10 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
             elif result.status == "overwritten":
                 outcome.message = f"replaced {result.previous_digest} (--force)"
             if result.status != "unchanged":
-                _verify_read_back(outcome.reference, artifact, target.get_manifest(
-                    artifact.name, artifact.digest), lambda d, size: target.get_blob(
-                        artifact.name, d, limit=size))
+                # The push read the manifest back and matched its digest, so its
+                # bytes are ours; the blobs are read back here (2 more requests).
+                _verify_read_back(outcome.reference, artifact, artifact.manifest,
+                                  lambda d, size: target.get_blob(artifact.name, d, limit=size))
         else:
             previous = target.existing_digest(artifact) if force else None
             written = target.push(artifact, force=force)
