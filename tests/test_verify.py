@@ -192,3 +192,22 @@ def test_bare_tgz_without_guard_is_hollow(monorepo: Path, tmp_path: Path) -> Non
     (tmp_path / "x.tgz").write_bytes(data)
     r = bpkit("verify", str(tmp_path / "x.tgz"), cwd=monorepo)
     assert r.code == 1 and r.lines[1].startswith("    hollow: neither a bundle")
+
+
+def test_publish_checks_what_the_layout_serves_after_writing(
+        monorepo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from bpkit.oci.layout import LayoutTarget
+    from bpkit.publish.pipeline import Destination, push_all
+
+    pkg = package(monorepo, "flux", "overlay")
+    real = LayoutTarget.read_blob
+
+    def corrupting(self: LayoutTarget, digest: str) -> bytes:
+        data = real(self, digest)
+        return data[:-1] + bytes([data[-1] ^ 1]) if digest == pkg.artifact.layer_digest else data
+
+    monkeypatch.setattr(LayoutTarget, "read_blob", corrupting)
+    (outcome,) = push_all([pkg], Destination(layout=tmp_path / "oci"))
+    assert outcome.status == "failed"
+    assert "was pushed but what it serves is not sound" in outcome.message
+    assert "does not hash" in outcome.message

@@ -112,6 +112,8 @@ def test_helm_lint_renders_the_subchart_with_the_nested_overlay(repo: tuple[Path
     result, output = lint_output(out / "bp-demo-1.0.0.tgz")
     assert result["TotalChartsLinted"] == 1 and not result["Errors"], (result, output)
     assert REQUIRED not in output, output
+    # nothing about the dependencies (missing from charts/, not in Chart.yaml, out of sync)
+    assert [m for m in result["Messages"] or [] if m["Severity"] >= 2] == [], result
     bare_result, bare_output = lint_output(out / "bp-bare-1.0.0.tgz")
     # Helm rendered the subchart's template and found the value missing: the same
     # check passes above only because the overlay reached the subchart.
