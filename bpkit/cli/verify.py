@@ -39,13 +39,16 @@ def verify(refs: tuple[str, ...], plain_http: bool, ca_file: str | None, fmt: st
         click.echo(json.dumps({"version": 1, "results": [r.as_dict() for r in reports]},
                               indent=2))
     else:
+        from bpkit.text import one_line, printable
+
         for r in reports:
             what = " ".join(x for x in (r.name and f"{r.name} {r.version}",
                                         r.mode and f"({r.mode})", r.digest) if x)
+            line = f"{printable(one_line(r.ref, 300))}  {printable(one_line(what, 300))}"
             if r.ok:
-                click.echo(f"ok  {r.ref}  {what}")
+                click.echo(f"ok  {line}")
             else:
-                click.echo(f"BAD {r.ref}  {what}".rstrip())
+                click.echo(f"BAD {line}".rstrip())
                 for f in r.findings:
                     click.echo(f"    {f.check}: {f.message}")
         sound = sum(r.ok for r in reports)
