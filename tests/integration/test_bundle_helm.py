@@ -143,3 +143,20 @@ def test_guarded_overlay_lints_and_shows(repo: tuple[Path, Path], registry: Runn
     assert load_yaml(helmcheck.show_chart(ref)) == load_yaml((source / "Chart.yaml").read_text())
     assert load_yaml(helmcheck.show_values(ref)) == load_yaml(
         (source / "values.yaml").read_text())
+
+
+def test_helm_push_of_the_bundle_makes_our_config_and_layer(
+        repo: tuple[Path, Path], registry: RunningRegistry, tmp_path: Path) -> None:
+    """Helm loads the bundle (Chart.yaml with dependencies, Chart.lock, the subchart) and
+    pushes the same config blob bpkit computed: the metadata agree to the byte."""
+    out = tmp_path / "out"
+    run(repo, "package", "demo", "--mode", "bundle", "--out", str(out))
+    run(repo, "publish", "demo", "--mode", "bundle", "--registry", registry.url)
+    helmcheck.push(out / "bp-demo-1.0.0.tgz", f"oci://{registry.host}/helm-made")
+    ours = json.loads(registry.skopeo_raw("bp-demo", "1.0.0"))
+    theirs = json.loads(subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false",
+         f"docker://{registry.host}/helm-made/bp-demo:1.0.0"],
+        capture_output=True, check=True, timeout=30).stdout)
+    assert theirs["config"] == ours["config"]
+    assert theirs["layers"] == ours["layers"]
