@@ -33,6 +33,7 @@ from bpkit.oci.artifact import (
     Artifact,
     sha256_digest,
 )
+from bpkit.oci.reference import DIGEST_RE
 from bpkit.text import one_line, printable
 from bpkit.verify.hollow import ChartContents, Finding, hollow_findings, infer_mode, read_chart
 
@@ -75,7 +76,7 @@ def _descriptor(raw: Any, where: str, report: Report) -> tuple[str, str, int] | 
             not isinstance(size, int) or isinstance(size, bool) or size < 0:
         report.add("manifest", f"{where} needs mediaType, digest and size")
         return None
-    if not digest.startswith("sha256:") or len(digest) != 71:
+    if not DIGEST_RE.fullmatch(digest):
         report.add("digest", f"{where} digest {digest!r} is not sha256:<hex>")
         return None
     return media, digest, size
