@@ -87,3 +87,62 @@ def test_cli_fix_then_lint(monorepo: Path) -> None:
     assert "fixed: platform/flux/chart/Chart.yaml: removed the dependencies: block" in r.err
     again = bpkit("lint", "--fix", "platform/flux", cwd=monorepo)
     assert again.code == 0 and "fixed" not in again.err  # nothing left to do
+
+
+NESTED = """\
+catalystBlueprint:
+  upstream: { chart: flux2, version: "2.13.0", repo: "https://fluxcd-community.github.io/helm-charts" }
+
+# Values for the upstream chart.
+flux2:  # the subchart key
+  # CRDs come with the chart
+  installCRDs: true
+  policies:
+    enabled: false   # off by default
+"""
+FLAT = """\
+catalystBlueprint:
+  upstream: { chart: flux2, version: "2.13.0", repo: "https://fluxcd-community.github.io/helm-charts" }
+
+# Values for the upstream chart.
+# the subchart key
+# CRDs come with the chart
+installCRDs: true
+policies:
+  enabled: false   # off by default
+"""
+
+
+def test_values_move_between_the_two_shapes_keeping_comments(monorepo: Path) -> None:
+    folder = write(monorepo, UMBRELLA_CHART, NESTED)
+    done = fix_path(monorepo / "platform" / "flux", "overlay")
+    assert (folder / "values.yaml").read_text() == FLAT
+    assert done.fixed[-1].endswith("un-nested flux2: to the top level (overlay mode: values go "
+                                   "to flux2 itself)")
+    back = fix_path(monorepo / "platform" / "flux", "bundle")
+    assert (folder / "values.yaml").read_text() == (
+        FLAT.split("# Values")[0] + "flux2:\n" + "".join(
+            "  " + line if line.strip() else line
+            for line in ("# Values" + FLAT.split("# Values")[1]).splitlines(keepends=True)))
+    assert "nested the overlay under flux2:" in back.fixed[0]
+    assert fix_path(monorepo / "platform" / "flux", "bundle").fixed == []  # in shape: no-op
+
+
+def test_values_shape_is_left_when_the_wrapper_has_templates(monorepo: Path) -> None:
+    folder = write(monorepo, UMBRELLA_CHART.replace("dependencies:", "x-deps:"), NESTED)
+    (folder / "templates").mkdir()
+    (folder / "templates" / "cm.yaml").write_text("kind: ConfigMap\n")
+    done = fix_path(monorepo / "platform" / "flux", "overlay")
+    assert (folder / "values.yaml").read_text() == NESTED
+    assert "templates of its own" in done.left[0]
+
+
+def test_cli_fix_follows_the_upstream_mode_setting(monorepo: Path) -> None:
+    folder = write(monorepo, UMBRELLA_CHART, NESTED)
+    (monorepo / "pyproject.toml").write_text('[tool.bpkit]\nupstream-mode = "bundle"\n')
+    r = bpkit("lint", "--fix", "platform/flux", cwd=monorepo)
+    assert r.code == 0, r.out + r.err
+    assert (folder / "values.yaml").read_text() == NESTED  # bundle shape already
+    (monorepo / "pyproject.toml").write_text('[tool.bpkit]\nupstream-mode = "overlay"\n')
+    r = bpkit("lint", "--fix", "platform/flux", cwd=monorepo)
+    assert r.code == 0 and (folder / "values.yaml").read_text() == FLAT

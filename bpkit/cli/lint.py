@@ -28,7 +28,8 @@ from bpkit.report.lint import FORMATS
               help="Also write SARIF 2.1.0 to this file (for code-scanning upload).")
 @click.option("--fix", is_flag=True,
               help="First turn umbrella charts into wrappers where that is mechanical "
-                   "(a single dependencies: entry becomes the upstream block); then lint.")
+                   "(a single dependencies: entry becomes the upstream block; values move to "
+                   "the upstream-mode's shape); then lint.")
 def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None,
          sarif_file: str | None, fix: bool) -> None:
     """Check blueprints: PATHS are folders of blueprints, blueprint folders, or files in one.
@@ -84,7 +85,7 @@ def _fix(paths: Sequence[str], settings: object) -> None:
 
     assert isinstance(settings, Settings)
     for folder in discover(list(paths), settings.root, settings.roots).blueprints:
-        done = fix_path(folder)
+        done = fix_path(folder, settings.mode_for(folder))
         for line in done.fixed:
             click.echo(printable(f"fixed: {line}"), err=True)
         for line in done.left:

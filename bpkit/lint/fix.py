@@ -13,11 +13,20 @@ mode) or leaves it to the installer (overlay mode). What is mechanical:
   from that entry (an exact version only, no ranges);
 * a `Chart.lock` that pinned the removed block is deleted.
 
-The umbrella values shape (upstream values under the chart's name) is the
-bundle shape, so values are left where they are. What is not mechanical is
+Then values.yaml is moved to the release mode's shape (`upstream-mode` for
+the blueprint's path), when the wrapper has no templates of its own (so
+every key but `catalystBlueprint` is the upstream's):
+
+* bundle: Helm's umbrella convention, the upstream's values under its
+  chart name: the keys after the `catalystBlueprint` block are indented
+  under a new `<chart>:` key;
+* overlay: the installer passes the values to the upstream chart itself,
+  so a lone `<chart>:` block is un-nested to the top level.
+
+Lines move as they are, comments included. What is not mechanical is
 reported and left alone: several dependencies, an alias, condition, tags
 or import-values, a version range, an entry that disagrees with the
-upstream block, a flow-style Chart.yaml.
+upstream block, a flow-style Chart.yaml or values block, wrapper templates.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from bpkit.source.model import Blueprint
-from bpkit.yamlio.load import Document, display_path
+from bpkit.yamlio.load import Document, display_path, parse
 
 __all__ = ["FixResult", "fix_blueprint"]
 
@@ -84,8 +93,108 @@ def _scalar(value: str) -> str:
         else json.dumps(value)
 
 
-def fix_blueprint(bp: Blueprint) -> FixResult:
-    """Apply the mechanical fixes to one blueprint's files, in place."""
+def fix_blueprint(bp: Blueprint, mode: str | None = None) -> FixResult:
+    """Apply the mechanical fixes to one blueprint's files, in place.
+
+    `mode` ("overlay" or "bundle") moves values.yaml to that shape; None
+    leaves the values alone.
+    """
+    result = _fix_dependencies(bp)
+    if mode is not None and not result.left:
+        from bpkit.source.model import load_blueprint
+
+        _fix_values_shape(load_blueprint(bp.path), mode, result)
+    return result
+
+
+def _own_templates(bp: Blueprint) -> bool:
+    folder = bp.chart_dir / "templates"
+    return folder.is_dir() and any(
+        p.is_file() and not p.name.startswith("_") and p.name != "NOTES.txt"
+        for p in folder.rglob("*"))
+
+
+def _fix_values_shape(bp: Blueprint, mode: str, result: FixResult) -> None:
+    values, upstream = bp.values, bp.upstream
+    if values is None or not isinstance(values.data, dict) or upstream is None:
+        return
+    chart = upstream.get("chart")
+    root = values.root
+    if not isinstance(chart, str) or not chart or not isinstance(root, MappingNode) or \
+            root.flow_style:
+        return
+    keys = [k for k, _ in root.value if isinstance(k, ScalarNode)]
+    overlay = [k for k in keys if k.value != "catalystBlueprint"]
+    nested = any(k.value == chart for k in overlay)
+    if not overlay or (mode == "bundle") == nested:
+        return  # nothing to move, or already in shape (a bundle may have keys of its own)
+    if mode != "bundle" and len(overlay) > 1:
+        result.left.append(f"{display_path(values.path)}: {chart}: sits beside other keys; "
+                           "which are the wrapper's own is not mechanical")
+        return
+    shown = display_path(values.path)
+    if _own_templates(bp):
+        result.left.append(f"{shown}: the wrapper has templates of its own, so which keys "
+                           f"are {chart}'s is not mechanical; move them by hand ({mode} shape)")
+        return
+    lines = values.text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    if mode == "bundle":
+        if keys[0].value != "catalystBlueprint" or any(k.start_mark.column != 0
+                                                        for k in overlay):
+            result.left.append(f"{shown}: catalystBlueprint must come first to nest the "
+                               f"overlay under {chart}:")
+            return
+        start = _block_start(lines, overlay[0].start_mark.line)
+        moved = [("  " + line) if line.strip() else line for line in lines[start:]]
+        lines[start:] = [f"{_scalar(chart)}:\n", *moved]
+        what = f"nested the overlay under {chart}: (bundle mode: Helm's umbrella convention)"
+    else:
+        (key,) = overlay
+        value = next(v for k, v in root.value if k is key)
+        if not isinstance(value, MappingNode) or value.flow_style or not value.value or \
+                key.start_mark.column != 0:
+            result.left.append(f"{shown}: {chart}: is not a block mapping; un-nest it by hand")
+            return
+        indent = value.value[0][0].start_mark.column
+        begin = key.start_mark.line
+        after = [k.start_mark.line for k in keys if k.start_mark.line > begin]
+        end = min(after) if after else len(lines)
+        body = lines[begin + 1:end]
+        if key.end_mark.line != begin or lines[begin].split(":", 1)[1].split("#", 1)[0].strip() \
+                or any(line.strip() and not line.startswith(" " * indent) and
+                       not line.lstrip().startswith("#") for line in body):
+            result.left.append(f"{shown}: {chart}: is not a plain block; un-nest it by hand")
+            return
+        comment = lines[begin].split("#", 1)[1] if "#" in lines[begin] else None
+        lines[begin:end] = ([f"#{comment}"] if comment else []) + [
+            line[indent:] if line.startswith(" " * indent) else line for line in body]
+        what = f"un-nested {chart}: to the top level (overlay mode: values go to {chart} itself)"
+    data = values.data
+    want = ({"catalystBlueprint": data["catalystBlueprint"],
+             chart: {k: v for k, v in data.items() if k != "catalystBlueprint"}}
+            if mode == "bundle" else
+            {"catalystBlueprint": data["catalystBlueprint"], **data[chart]})
+    text = "".join(lines)
+    doc, problems = parse(text, values.path, shown)
+    if doc is None or problems or doc.data != want or (
+            mode != "bundle" and set(data[chart]) & {"catalystBlueprint"}):
+        result.left.append(f"{shown}: moving the values to the {mode} shape would change what "
+                           "they mean (block scalars, anchors); move them by hand")
+        return
+    values.path.write_text(text, encoding="utf-8")
+    result.fixed.append(f"{shown}: {what}")
+
+
+def _block_start(lines: list[str], line: int) -> int:
+    """The first line of a key's block: the key, or the comments right above it."""
+    while line > 0 and lines[line - 1].lstrip().startswith("#") and lines[line - 1].strip():
+        line -= 1
+    return line
+
+
+def _fix_dependencies(bp: Blueprint) -> FixResult:
     result = FixResult([], [])
     chart = bp.chart
     if chart is None or not isinstance(chart.data, dict) or "dependencies" not in chart.data:
@@ -160,8 +269,8 @@ def fix_blueprint(bp: Blueprint) -> FixResult:
     return result
 
 
-def fix_path(path: Path) -> FixResult:
-    """Load and fix the blueprint folder at `path`."""
+def fix_path(path: Path, mode: str | None = None) -> FixResult:
+    """Load and fix the blueprint folder at `path` (values moved to `mode`'s shape)."""
     from bpkit.source.model import load_blueprint
 
-    return fix_blueprint(load_blueprint(path))
+    return fix_blueprint(load_blueprint(path), mode)
