@@ -89,9 +89,9 @@ def test_cli_fix_then_lint(monorepo: Path) -> None:
     assert again.code == 0 and "fixed" not in again.err  # nothing left to do
 
 
-NESTED = """\
-catalystBlueprint:
-  upstream: { chart: flux2, version: "2.13.0", repo: "https://fluxcd-community.github.io/helm-charts" }
+UPSTREAM = ("catalystBlueprint:\n  upstream: { chart: flux2, version: \"2.13.0\", "
+            "repo: \"https://fluxcd-community.github.io/helm-charts\" }\n")
+NESTED = UPSTREAM + """\
 
 # Values for the upstream chart.
 flux2:  # the subchart key
@@ -100,9 +100,7 @@ flux2:  # the subchart key
   policies:
     enabled: false   # off by default
 """
-FLAT = """\
-catalystBlueprint:
-  upstream: { chart: flux2, version: "2.13.0", repo: "https://fluxcd-community.github.io/helm-charts" }
+FLAT = UPSTREAM + """\
 
 # Values for the upstream chart.
 # the subchart key
@@ -121,7 +119,7 @@ def test_values_move_between_the_two_shapes_keeping_comments(monorepo: Path) -> 
                                    "to flux2 itself)")
     back = fix_path(monorepo / "platform" / "flux", "bundle")
     assert (folder / "values.yaml").read_text() == (
-        FLAT.split("# Values")[0] + "flux2:\n" + "".join(
+        FLAT.split("# Values", maxsplit=1)[0] + "flux2:\n" + "".join(
             "  " + line if line.strip() else line
             for line in ("# Values" + FLAT.split("# Values")[1]).splitlines(keepends=True)))
     assert "nested the overlay under flux2:" in back.fixed[0]

@@ -177,3 +177,19 @@ def test_out_must_be_a_folder(monorepo: Path, tmp_path: Path) -> None:
     assert r.code == 2
     assert "file" in r.err
     assert target.read_text() == "x"
+
+
+def test_a_shallow_clone_that_cannot_date_the_archive_is_exit_2(tmp_path: Path) -> None:
+    from tests.test_changes import append, commit, git, make_monorepo
+
+    origin = make_monorepo(tmp_path / "origin")
+    append(origin / "README.md", "later\n")
+    commit(origin, "a commit that does not touch platform/flux")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{origin}", str(clone))
+    for command in ("package", "publish"):
+        run = bpkit(command, "flux", cwd=clone,
+                    env={"SOURCE_DATE_EPOCH": "", "BPKIT_REGISTRY": ""})
+        assert run.code == 2, (command, run.out, run.err)
+        assert "shallow clone" in run.err and "SOURCE_DATE_EPOCH" in run.err
+        assert "Traceback" not in run.err

@@ -25,6 +25,8 @@ _COMMANDS = {
     "verify": ("bpkit.cli.verify", "verify", "Check published charts: digests, mode, not hollow."),
     "changed": ("bpkit.cli.changed", "changed", "List blueprints changed between two commits."),
     "render": ("bpkit.cli.render", "render", "Write Flux manifests that install blueprints."),
+    "new": ("bpkit.cli.new", "new", "Scaffold a blueprint that lints clean at once."),
+    "upstream": ("bpkit.cli.upstream", "upstream", "Lock and fetch the upstream charts."),
 }
 
 

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
-from bpkit.limits import OCI_MAX_BLOB_BYTES, OCI_MAX_MANIFEST_BYTES
 from bpkit.net.auth import Challenge, parse_challenge
 from bpkit.net.http import (
     CONNECT_TIMEOUT,
@@ -245,41 +244,75 @@ class RegistryTarget:
             requests=self._count - start_count,
         )
 
-    def get_manifest(self, name: str, reference: str) -> bytes:
-        """The manifest bytes `name` holds under a tag or digest (bounded, retried)."""
-        repo = self.ref.repository(name)
-        if not (TAG_RE.fullmatch(reference) or DIGEST_RE.fullmatch(reference)):
-            raise UsageError(f"{self.ref.host}/{repo}: '{reference}' is not a tag or digest")
-        url = f"{self._base}/v2/{repo}/manifests/{quote(reference, safe=':')}"
-        self._start(push=False)
-        data = self._retrying("reading the manifest", lambda: self._get_bytes(
-            url, MANIFEST_ACCEPT, OCI_MAX_MANIFEST_BYTES, f"{repo}:{reference}"))
-        if DIGEST_RE.fullmatch(reference) and sha256_digest(data) != reference:
-            raise RegistryError(f"{self.ref.host}/{repo}@{reference}: the registry served a "
-                                f"manifest that hashes to {sha256_digest(data)}")
-        return data
+    # -- pulling (upstream charts) ----------------------------------------------
 
-    def get_blob(self, name: str, digest: str, *, limit: int = OCI_MAX_BLOB_BYTES) -> bytes:
-        """A blob's bytes, at most `limit`, checked against `digest`."""
-        repo = self.ref.repository(name)
+    def get_manifest(self, name: str, tag: str) -> bytes:
+        """The manifest bytes `name:tag` (or `name@sha256:...`) holds, bounded.
+
+        Asked by digest, the bytes must hash to it (`bpkit verify REF@sha256:...`).
+        """
+        from bpkit.limits import OCI_MAX_MANIFEST_BYTES
+
+        by_digest = DIGEST_RE.fullmatch(tag) is not None
+        if not by_digest and not TAG_RE.fullmatch(tag):
+            raise UsageError(f"{self.ref.url}: '{tag}' is not a valid OCI tag or digest")
+        self._start(push=False)
+        url = (f"{self._base}/v2/{self.ref.repository(name)}/manifests/"
+               f"{quote(tag, safe=':' if by_digest else '')}")
+
+        def step() -> bytes:
+            resp = self._request("GET", url, headers={"Accept": MANIFEST_ACCEPT},
+                                 limit=OCI_MAX_MANIFEST_BYTES)
+            if resp.status_code == 404:
+                raise RegistryError(f"{self.ref.host}/{self.ref.repository(name)}:{tag}: "
+                                    "not found (HTTP 404)")
+            if resp.status_code != 200:
+                raise self._error("reading the manifest", resp)
+            data = bytes(resp.content)
+            if by_digest and sha256_digest(data) != tag:
+                raise RegistryError(f"{self.ref.host}: manifest {tag} arrived with digest "
+                                    f"{sha256_digest(data)}")
+            return data
+
+        return self._retrying("reading the manifest", step)
+
+    def get_blob(self, name: str, digest: str, *, limit: int) -> bytes:
+        """The blob `digest` of repository `name`, at most `limit` bytes, hash checked."""
         if not DIGEST_RE.fullmatch(digest):
-            raise UsageError(f"{self.ref.host}/{repo}: '{digest}' is not sha256:<hex>")
-        url = f"{self._base}/v2/{repo}/blobs/{digest}"
+            raise RegistryError(f"{self.ref.host}: blob digest '{digest}' is not sha256:<hex>")
         self._start(push=False)
-        data = self._retrying("reading a blob", lambda: self._get_bytes(
-            url, "*/*", limit, f"{repo}@{digest}"))
-        if sha256_digest(data) != digest:
-            raise RegistryError(f"{self.ref.host}/{repo}: blob {digest} hashes to "
-                                f"{sha256_digest(data)}")
-        return data
+        url = f"{self._base}/v2/{self.ref.repository(name)}/blobs/{digest}"
 
-    def _get_bytes(self, url: str, accept: str, limit: int, shown: str) -> bytes:
-        resp = self._request("GET", url, headers={"Accept": accept}, limit=limit)
-        if resp.status_code == 404:
-            raise RegistryError(f"{self.ref.host}/{shown} not found")
-        if resp.status_code != 200:
-            raise self._error(f"reading {shown}", resp)
-        return bytes(resp.content)
+        def step() -> bytes:
+            resp = self._request("GET", url, limit=limit)
+            if resp.status_code != 200:
+                raise self._error("reading a blob", resp)
+            data = bytes(resp.content)
+            if sha256_digest(data) != digest:
+                raise RegistryError(f"{self.ref.host}: blob {digest} arrived with digest "
+                                    f"{sha256_digest(data)}")
+            return data
+
+        return self._retrying("reading a blob", step)
+
+    def list_tags(self, name: str) -> list[str]:
+        """The tags of repository `name` (first page; for did-you-mean messages)."""
+        self._start(push=False)
+        url = f"{self._base}/v2/{self.ref.repository(name)}/tags/list?n=1000"
+
+        def step() -> list[str]:
+            resp = self._request("GET", url, limit=4 * 1024 * 1024)
+            if resp.status_code == 404:
+                return []
+            if resp.status_code != 200:
+                raise self._error("listing tags", resp)
+            try:
+                tags = resp.json().get("tags") or []
+            except (ValueError, AttributeError):
+                return []
+            return [t for t in tags if isinstance(t, str)]
+
+        return self._retrying("listing tags", step)
 
     # -- the steps ------------------------------------------------------------
 
@@ -431,7 +464,6 @@ class RegistryTarget:
         form: Mapping[str, str] | None = None,
         limit: int | None = None,
     ) -> Any:
-        """One HTTP request; with `limit`, a body over `limit` bytes is refused unread."""
         requests = requests_module()
         merged = dict(headers or {})
         parts = urlsplit(url)
@@ -451,11 +483,11 @@ class RegistryTarget:
                 timeout=self.timeout,
                 verify=self.verify,
                 allow_redirects=method in ("GET", "HEAD"),
-                **({"stream": True} if limit is not None else {}),
+                stream=limit is not None,
             )
             status = resp.status_code
             if limit is not None:
-                _read_bounded(resp, limit, self.ref.host)
+                self._read_bounded(resp, limit)
             elif method != "HEAD":
                 _ = resp.content  # read now, so a dropped body fails here and is retried
             return resp
@@ -464,6 +496,25 @@ class RegistryTarget:
         finally:
             if self.on_request is not None:
                 self.on_request(method, redact(path, self._secrets), status)
+
+    def _read_bounded(self, resp: Any, limit: int) -> None:
+        """Read a streamed body into `resp.content`, refusing more than `limit` bytes."""
+        try:
+            length = resp.headers.get("Content-Length")
+            if length is not None and length.strip().isdigit() and int(length) > limit:
+                raise RegistryError(f"{self.ref.host}: answer of {int(length):,} bytes is over "
+                                    f"the {limit:,} bytes accepted; not read")
+            chunks, total = [], 0
+            for chunk in resp.iter_content(256 * 1024):
+                total += len(chunk)
+                if total > limit:
+                    raise RegistryError(f"{self.ref.host}: answer is over the {limit:,} bytes "
+                                        "accepted; not read further")
+                chunks.append(chunk)
+            resp._content = b"".join(chunks)  # what `resp.content` returns from now on
+            resp._content_consumed = True
+        finally:
+            resp.close()
 
     def _classify(self, exc: BaseException, url: str) -> Exception:
         requests = requests_module()
@@ -607,22 +658,3 @@ class RegistryTarget:
         return RegistryError(
             f"{self.ref.host}: {doing} failed: {self._status_text(resp)}{hint}")
 
-
-def _read_bounded(resp: Any, limit: int, host: str) -> None:
-    """Read a streamed body into `resp.content`, refusing more than `limit` bytes."""
-    try:
-        declared = int(resp.headers.get("Content-Length", "0"))
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        resp.close()
-        raise RegistryError(f"{host}: answer of {declared} bytes is over the {limit}-byte limit")
-    parts: list[bytes] = []
-    size = 0
-    for chunk in resp.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            resp.close()
-            raise RegistryError(f"{host}: answer is over the {limit}-byte limit")
-        parts.append(chunk)
-    resp._content = b"".join(parts)  # what requests' .content returns from now on

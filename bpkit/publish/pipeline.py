@@ -20,6 +20,7 @@ from typing import Any, Literal
 from bpkit.errors import (
     AuthError,
     BpkitError,
+    GitError,
     ImmutableReleaseError,
     LintFailed,
     PackageError,
@@ -142,8 +143,10 @@ def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
             package = build_package(bp, by_blueprint[bp.path], mode=mode)
             _refuse_hollow(package)
             packages.append(package)
-        except UsageError:
-            raise  # e.g. a bad SOURCE_DATE_EPOCH: wrong for every blueprint, exit 2
+        except (UsageError, GitError):
+            # A bad SOURCE_DATE_EPOCH, or a shallow clone that cannot date the
+            # archive: wrong for the whole run, not one blueprint (exit 2).
+            raise
         except BpkitError as exc:
             status: Status = "lint failed" if isinstance(exc, LintFailed) else "failed"
             failed.append(Outcome(where, bp.chart_name or bp.expected_chart_name,

@@ -57,8 +57,8 @@ class UpstreamLock:
 
 
 def _scalar(value: str) -> str:
-    if value not in _YAML_WORDS and (_PLAIN_WORD.fullmatch(value) or _PLAIN_VERSION.fullmatch(
-            value)) and not value.endswith(":"):
+    plain = _PLAIN_WORD.fullmatch(value) or _PLAIN_VERSION.fullmatch(value)
+    if plain and value not in _YAML_WORDS and not value.endswith(":"):
         return value
     import json
 
@@ -96,13 +96,11 @@ def read_lock(path: Path) -> tuple[UpstreamLock | None, list[Problem]]:
     data = doc.data
     if not isinstance(data, dict):
         return None, [*problems, doc.problem((), RULE_LOCK, "a lock must be a YAML mapping")]
-    found = [doc.problem((key,), RULE_LOCK, f"{key} is missing or not a string "
-                         "(re-run bpkit upstream lock)", key=True)
-             for key in ("chart", "version", "repo", "digest", "type")
-             if not isinstance(data.get(key), str)]
-    if not found and not DIGEST_RE.fullmatch(data["digest"]):
-        found.append(doc.problem(("digest",), RULE_LOCK, "digest must be sha256:<64 hex> "
-                                 "(re-run bpkit upstream lock)"))
+    from bpkit.source.schemas import errors
+
+    found = [doc.problem(where, RULE_LOCK, f"{message} (re-run bpkit upstream lock)",
+                         key=True)
+             for where, message in errors("upstream-lock", data)]
     if found:
         return None, [*problems, *found]
 
