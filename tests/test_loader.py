@@ -122,9 +122,9 @@ def test_many_brackets_that_do_not_nest_take_the_exact_path() -> None:
 
 
 def test_only_alias_expansion_counts_towards_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    import bpkit.loader
+    import bpkit.yamlio.load
 
-    monkeypatch.setattr(bpkit.loader, "MAX_EXPANDED_NODES", 1000)
+    monkeypatch.setattr(bpkit.yamlio.load, "MAX_EXPANDED_NODES", 1000)
     honest = "a: [" + ", ".join(f"{{id: {i}, v: x}}" for i in range(3000)) + "]\n"
     doc, problems = v(honest)  # 12,000 nodes, no alias
     assert problems == [] and doc is not None and len(doc.data["a"]) == 3000

@@ -322,12 +322,14 @@ _SEPARATOR = re.compile(r"^---(.*)$", re.MULTILINE)
 
 
 def parse(text: str, path: Path, display: str, documents: str | None = None, *,
-          max_nodes: int = MAX_EXPANDED_NODES) -> tuple[Document | None, list[Problem]]:
+          max_nodes: int | None = None) -> tuple[Document | None, list[Problem]]:
     """Parse YAML text; `documents` (SINGLE, FIRST, MERGE) defaults by file name.
 
     `max_nodes` bounds what aliases may expand a document by (raised for
-    repository indexes, which are big and honest).
+    repository indexes, which are big and honest); None is MAX_EXPANDED_NODES.
     """
+    if max_nodes is None:
+        max_nodes = MAX_EXPANDED_NODES
     mode = documents or _DOCUMENTS_BY_NAME.get(path.name, SINGLE)
     if mode == SINGLE or not (text.startswith("---") or "\n---" in text):
         return _parse_one(text, path, display, max_nodes)
