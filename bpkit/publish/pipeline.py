@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from bpkit.errors import BpkitError, ImmutableReleaseError, LintFailed
@@ -93,10 +94,11 @@ class _Targets:
             target.close()
 
 
-def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
+def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
+            mode_for: Callable[[Path], str] | None = None,
             ) -> tuple[list[Package], list[Outcome]]:
-    """Package every blueprint whose lint is clean; the others become outcomes."""
-    packages, unpackaged = package_clean(blueprints, problems)
+    """Package every blueprint whose lint is clean (and not hollow); the others are outcomes."""
+    packages, unpackaged = package_clean(blueprints, problems, mode_for)
     failed = []
     for item in unpackaged:
         bp, exc = item.blueprint, item.error

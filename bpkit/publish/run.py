@@ -65,7 +65,8 @@ def publish(settings: Settings, options: PublishOptions, *,
             raise UsageError(f"release tag {options.release_tag} says {tag.version} but "
                              f"{tag.folder}/chart/Chart.yaml {found}", exit_code=1)
     dest = resolve_destination(settings, options, env=env, stdin=stdin)
-    packages, outcomes = prepare(selected, problems)
+    packages, outcomes = prepare(selected, problems,
+                                 lambda path: options.mode or settings.mode_for(path))
     if on_lint is not None:
         on_lint(problems)
     if on_done is not None:
