@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpkit.errors import BpkitError, LintFailed, PackageError
+from bpkit.errors import BpkitError, GitError, LintFailed, PackageError
 from bpkit.helm import tgz
-from bpkit.history.epoch import source_date
+from bpkit.history.epoch import source_date, source_dates
 from bpkit.oci.artifact import Artifact, build_artifact
 from bpkit.problem import Problem
 from bpkit.source.model import Blueprint
@@ -44,8 +44,32 @@ class Package:
         return self.blueprint.version or ""
 
 
-def build_package(bp: Blueprint, problems: Sequence[Problem]) -> Package:
-    """Package a linted blueprint; LintFailed if its lint found errors."""
+def packable(bp: Blueprint, problems: Sequence[Problem]) -> bool:
+    """Whether `build_package` gets as far as the timestamp (lint clean, a Chart.yaml)."""
+    return (not any(p.is_error for p in problems) and bp.chart is not None
+            and isinstance(bp.chart.data, dict))
+
+
+def epochs_for(blueprints: Sequence[Blueprint]) -> dict[Path, tuple[int, str]]:
+    """Every blueprint's timestamp from one git walk; {} when one of them cannot have one.
+
+    On a shallow clone that cut a folder's history, `build_package` asks
+    blueprint by blueprint, so each failure is reported where it belongs.
+    """
+    if not blueprints:
+        return {}
+    try:
+        return source_dates(bp.path for bp in blueprints)
+    except GitError:
+        return {}
+
+
+def build_package(bp: Blueprint, problems: Sequence[Problem],
+                  known_epoch: tuple[int, str] | None = None) -> Package:
+    """Package a linted blueprint; LintFailed if its lint found errors.
+
+    `known_epoch`: the timestamp and its source, when already known (`epochs_for`).
+    """
     errors = [p for p in problems if p.is_error]
     if errors:
         raise LintFailed(f"{bp.display}: not packaged, lint found {len(errors)} "
@@ -54,7 +78,7 @@ def build_package(bp: Blueprint, problems: Sequence[Problem]) -> Package:
         raise LintFailed(f"{bp.display}: no usable Chart.yaml")
     name, version = bp.chart_name, bp.chart_version
     assert name is not None and version is not None  # guaranteed by a clean lint
-    epoch, source = source_date(bp.path)
+    epoch, source = source_date(bp.path) if known_epoch is None else known_epoch
     try:
         data = tgz.build(bp.chart_dir, name=name, version=version, mtime=epoch)
     except PackageError as exc:  # its paths are relative to the chart folder: say which

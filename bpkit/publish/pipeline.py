@@ -27,7 +27,7 @@ from bpkit.errors import (
 )
 from bpkit.lint.engine import owning_blueprint
 from bpkit.oci.artifact import Artifact, sha256_digest
-from bpkit.package.build import Package, build_package
+from bpkit.package.build import Package, build_package, epochs_for, packable
 from bpkit.problem import Problem
 from bpkit.source.model import Blueprint
 
@@ -128,10 +128,11 @@ def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
             by_blueprint[owner].append(problem)
     packages: list[Package] = []
     failed: list[Outcome] = []
+    epochs = epochs_for([bp for bp in blueprints if packable(bp, by_blueprint[bp.path])])
     for bp in blueprints:
         where = _shown(bp)
         try:
-            packages.append(build_package(bp, by_blueprint[bp.path]))
+            packages.append(build_package(bp, by_blueprint[bp.path], epochs.get(bp.path)))
         except UsageError:
             raise  # e.g. a bad SOURCE_DATE_EPOCH: wrong for every blueprint, exit 2
         except BpkitError as exc:
