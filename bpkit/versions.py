@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 #: Semantic Versioning 2.0.0, the regular expression from semver.org: the one
 #: definition of a strict version (Chart.yaml, upstream pins, release tags).
@@ -201,6 +201,12 @@ class Range:
 
 def parse_range(text: str) -> Range:
     """Parse a Helm-style range; ValueError with a reason when it is not one."""
+    if isinstance(text, str):
+        return _parse_range_cached(text)  # ranges repeat across a monorepo
+    return _parse_range(text)
+
+
+def _parse_range(text: str) -> Range:
     if not isinstance(text, str) or not text.strip():
         raise ValueError("empty range")
     alternatives: list[tuple[_Bound, ...]] = []
@@ -230,3 +236,6 @@ def parse_range(text: str) -> Range:
                 pos = match.end()
         alternatives.append(tuple(bounds))
     return Range(text, tuple(alternatives))
+
+
+_parse_range_cached = lru_cache(maxsize=4096)(_parse_range)

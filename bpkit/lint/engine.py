@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bpkit.lint.cache import LOCAL_RULES, LintCache
 from bpkit.lint.context import Context
 from bpkit.lint.rules import BLUEPRINT_CHECKS, TREE_CHECKS
 from bpkit.problem import Level, Problem
@@ -55,6 +56,7 @@ class LintResult:
 def lint_paths(
     paths: Sequence[str | Path], settings: Settings, *,
     version_gate: GateFacts | None = None,
+    cache: LintCache | None = None,
 ) -> LintResult:
     """Lint what `paths` name; with paths, also the dependency pins of their dependents.
 
@@ -63,19 +65,34 @@ def lint_paths(
     blueprint deleted. Those dependents get the DEPENDENT_RULES. A given
     path that no longer exists under one of the roots is a deletion: its
     blueprint is linted if it still exists, else its dependents are checked.
+
+    `cache`: reuse what unchanged blueprint folders contributed last time
+    (see bpkit.lint.cache); the problems are the same either way. New
+    entries are kept in it: the caller writes them with `cache.save()`.
     """
     present, deleted = _split_deleted(paths, settings)
     if paths and not present:
         found = Discovery()
     else:
         found = discover(present, settings.root, settings.roots)
-    blueprints = [load_blueprint(path) for path in found.blueprints]
+    cached: dict[Path, dict[str, list[Problem]]] = {}
+    blueprints = []
+    for path in found.blueprints:
+        hit = cache.lookup(path) if cache is not None else None
+        if hit is not None:
+            blueprints.append(hit.blueprint)
+            cached[path] = hit.rules
+        else:
+            blueprints.append(load_blueprint(path))
     result = LintResult(blueprints=blueprints, outside=found.outside)
-    siblings = _once(sibling_loader(blueprints, settings, also=[settings.root] if deleted else []))
+    siblings = _once(sibling_loader(blueprints, settings, also=[settings.root] if deleted else [],
+                                    cache=cache))
+
     if paths:
         result.dependents = _dependents(blueprints, deleted, siblings())
     result.problems = lint_blueprints(blueprints, settings, version_gate=version_gate,
-                                      load_siblings=siblings, dependents=result.dependents)
+                                      load_siblings=siblings, dependents=result.dependents,
+                                      cached=cached, save=cache.put if cache is not None else None)
     return result
 
 
@@ -143,11 +160,18 @@ def owning_blueprint(path: str | Path, blueprints: Sequence[Blueprint]) -> Path 
 
 
 def sibling_loader(linted: Sequence[Blueprint], settings: Settings, *,
-                   also: Sequence[Path] = ()) -> Callable[[], list[Blueprint]]:
+                   also: Sequence[Path] = (),
+                   cache: LintCache | None = None) -> Callable[[], list[Blueprint]]:
     """Blueprints of the same monorepo(s), for resolving dependencies by name.
 
     `also`: more monorepo roots to look in (when nothing was linted there).
+    `cache`: read (never written: siblings are loaded without values) when given.
     """
+
+    def one(path: Path) -> Blueprint:
+        hit = cache.lookup(path, with_values=False) if cache is not None else None
+        return hit.blueprint if hit is not None else load_blueprint(path, with_values=False)
+
 
     def load() -> list[Blueprint]:
         known = {bp.path for bp in linted}
@@ -160,12 +184,13 @@ def sibling_loader(linted: Sequence[Blueprint], settings: Settings, *,
             for group in (*settings.roots, bp.path.parent.name):
                 folders[monorepo / group] = None
         siblings = []
+        skip = {str(path) for path in known}
         for folder in folders:
             if folder.is_dir():
-                for path in blueprints_under(folder, depth=1):
+                for path in blueprints_under(folder, depth=1, known=skip):
                     if path not in known:
                         known.add(path)
-                        siblings.append(load_blueprint(path, with_values=False))
+                        siblings.append(one(path))
         return siblings
 
     return load
@@ -176,15 +201,33 @@ def lint_blueprints(
     version_gate: GateFacts | None = None,
     load_siblings: Callable[[], Sequence[Blueprint]] | None = None,
     dependents: Sequence[Blueprint] = (),
+    cached: Mapping[Path, Mapping[str, list[Problem]]] | None = None,
+    save: Callable[[Blueprint, Mapping[str, list[Problem]]], None] | None = None,
 ) -> list[Problem]:
+    """Every problem of `blueprints`, settings applied, sorted.
+
+    `cached`: the LOCAL_RULES' problems of blueprints read from the lint
+    cache, used instead of running those rules. `save` is handed the
+    LOCAL_RULES' problems of every other blueprint, for the cache.
+    """
     ctx = Context(linted=blueprints,
                   load_siblings=load_siblings or sibling_loader(blueprints, settings),
                   version_gate=version_gate)
     raw: list[Problem] = []
     for bp in blueprints:
         raw.extend(bp.problems)
+        stored = cached.get(bp.path) if cached else None
+        local: dict[str, list[Problem]] = {}
         for rule_id, check in BLUEPRINT_CHECKS:
-            raw.extend(_guarded(rule_id, bp, lambda c=check, b=bp: c(b, ctx)))  # type: ignore[misc]
+            if stored is not None and rule_id in stored:
+                raw.extend(stored[rule_id])
+                continue
+            found = _guarded(rule_id, bp, lambda c=check, b=bp: c(b, ctx))  # type: ignore[misc]
+            if rule_id in LOCAL_RULES:
+                local[rule_id] = found
+            raw.extend(found)
+        if save is not None and stored is None:
+            save(bp, local)
     for bp in dependents:
         for rule_id, check in BLUEPRINT_CHECKS:
             if rule_id in DEPENDENT_RULES:
