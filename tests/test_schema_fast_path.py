@@ -26,7 +26,8 @@ from gen_blueprints import generate
 
 ODD_VALUES: list[Any] = [None, True, False, 0, 1, -1, 1.0, 2.5, float("nan"), "", "x", "v2",
                          "application", "library", "1.0.0", "bp-x", "-bad", [], [1], ["a", "a"],
-                         {}, {"a": 1}, {"name": "x", "version": "1.0.0"}]
+                         {}, {"a": 1}, {"name": "x", "version": "1.0.0"}, "(", "[a-z]+$",
+                         "a{2,1}", r"\p{L}", {"pattern": "("}, {"pattern": "^x"}]
 
 
 def documents(tmp_path: Path) -> dict[str, list[Any]]:

@@ -389,12 +389,24 @@ def _strings_unique(value: Any) -> bool:
             and len(set(value)) == len(value))
 
 
+def _regex(value: Any) -> bool:
+    """What jsonschema's "regex" format check accepts: whatever `re.compile` compiles."""
+    if type(value) is not str:
+        return False
+    try:
+        re.compile(value)
+    except Exception:  # anything but success is "not sure"
+        return False
+    return True
+
+
 #: How the 2020-12 meta-schema constrains the keywords of plain schemas.
 _META_CHECKS: dict[str, Callable[[Any], bool]] = {
     "title": lambda v: type(v) is str,
     "description": lambda v: type(v) is str,
     "$comment": lambda v: type(v) is str,
     "format": lambda v: type(v) is str,
+    "pattern": _regex,  # {"type": "string", "format": "regex"}, formats checked
     "default": _always,
     "const": _always,
     "examples": lambda v: type(v) is list,
@@ -419,8 +431,8 @@ def is_plain_schema(node: Any, depth: int = 0) -> bool:
     """True when `node` is certainly a valid 2020-12 schema, built from plain keywords only.
 
     The fast path before the meta-schema: keywords whose meta-schema checks
-    are simple types (no `$ref`, `pattern`, `format` values or combinators,
-    which jsonschema checks further); anything else answers False (not sure).
+    are simple types or a regular expression (no `$ref` or combinators);
+    anything else answers False (not sure).
     """
     if type(node) is bool:
         return True
