@@ -336,3 +336,13 @@ def test_local_rules_use_nothing_but_the_blueprint() -> None:
     # The rules left out are the ones that look beyond the blueprint.
     assert {"depends-target", "depends-version", "version-bump"} <= {
         m.ID for m in MODULES if hasattr(m, "check")} - LOCAL_RULES
+
+
+def test_folder_names_that_are_not_utf8(tree: Path) -> None:
+    platform = os.fsencode(tree / "platform")
+    os.rename(platform + b"/flux", platform + b"/fl\xffux")
+    first, _ = run(tree)
+    assert any("fl\udcffux" in p.path for p in first)  # chart-name, blueprint-name
+    second, hits = run(tree)
+    assert hits == 3
+    assert second == first == fresh(tree)

@@ -262,7 +262,7 @@ class LintCache:
             if not os.path.isdir(real):
                 del entries[real]  # a blueprint that is gone
         try:
-            body = _dumps(entries).encode("utf-8", "surrogatepass")
+            body = _dumps(entries).encode("ascii")
         except (ValueError, TypeError, RecursionError, UnicodeError):
             return
         header = {"magic": MAGIC, "format": FORMAT, "key": self.key,
@@ -440,7 +440,8 @@ def _fingerprint(real: str, listing: _Listing) -> str | None:
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # ASCII with \u escapes: lone surrogates (file names that are not UTF-8) survive.
+    return json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
 def _plain(value: Any) -> bool:
