@@ -23,14 +23,17 @@ def settings_here() -> Settings:
 def lint_selected(settings: Settings, names: Sequence[str], all_: bool,
                   paths: Sequence[Path] | None = None) -> tuple[list[Blueprint], list[Problem]]:
     """Load and lint the blueprints named on a package/publish command line."""
-    from bpkit.lint.engine import lint_blueprints
+    from bpkit.lint.engine import lint_blueprints, load_checked
     from bpkit.source.discover import select
-    from bpkit.source.model import load_blueprint
 
     chosen = list(paths) if paths is not None else select(names, settings.root, settings.roots,
                                                           all_=all_)
-    blueprints = [load_blueprint(path) for path in chosen]
-    return blueprints, lint_blueprints(blueprints, settings)
+    blueprints = []
+    local = {}
+    for path in chosen:
+        bp, local[bp.path] = load_checked(path)
+        blueprints.append(bp)
+    return blueprints, lint_blueprints(blueprints, settings, local=local)
 
 
 def print_problems(problems: Sequence[Problem]) -> None:

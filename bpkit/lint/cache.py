@@ -48,7 +48,7 @@ from bpkit.source.discover import BLUEPRINT_FILE
 from bpkit.source.model import CHART_FILE, VALUES_FILE, Blueprint
 from bpkit.yamlio.load import Document, KeyPath, display_path, load
 
-__all__ = ["LOCAL_RULES", "LintCache", "cache_dir"]
+__all__ = ["LOCAL_RULES", "LintCache", "Reloading", "cache_dir", "release"]
 
 MAGIC = "bpkit-lint-cache"
 FORMAT = 1
@@ -86,14 +86,22 @@ def cache_dir(root: Path, env: Mapping[str, str] = os.environ) -> Path:
     return root / REPO_CACHE / "lint"
 
 
-class _Lazy(Document):
-    """A cached document: its data decoded on first use, its node graph (for positions)
-    parsed from the file on first need. Warm runs mostly need neither."""
+class Reloading(Document):
+    """A document without its node graph: positions come from parsing the file again.
 
-    def __init__(self, path: Path, display: str, encoded: str) -> None:
-        # `data` is left unset: __getattr__ decodes it when first read.
+    Made from the cache (data as JSON text, decoded on first use) or from a
+    freshly loaded document once the rules that need its nodes have run
+    (`release`), so a run does not hold the node graphs of every file.
+    Problems outside those rules are rare, and only they pay for a parse.
+    """
+
+    def __init__(self, path: Path, display: str, *, encoded: str | None = None,
+                 data: Any = None) -> None:
+        # With `encoded`, `data` is left unset: __getattr__ decodes it when first read.
         self.path, self.display, self.root, self.text = path, display, None, ""
-        self._encoded: str | None = encoded
+        self._encoded = encoded
+        if encoded is None:
+            self.data = data
         self._parsed = False
 
     def __getattr__(self, name: str) -> Any:
@@ -115,6 +123,14 @@ class _Lazy(Document):
             if fresh is not None:
                 self.root, self.text = fresh.root, fresh.text
         return super().node(keypath)
+
+
+def release(bp: Blueprint) -> None:
+    """Drop the node graphs of a loaded blueprint's documents (kept: data, paths)."""
+    for name in _DOCS:
+        doc = getattr(bp, name)
+        if doc is not None and not isinstance(doc, Reloading) and doc.root is not None:
+            setattr(bp, name, Reloading(doc.path, doc.display, data=doc.data))
 
 
 @dataclass(frozen=True)
@@ -207,7 +223,7 @@ class LintCache:
                 docs[name] = None
             elif (isinstance(stored, list) and len(stored) == 2 and isinstance(stored[0], str)
                   and isinstance(stored[1], str)):
-                docs[name] = _Lazy(files[name], stored[0], stored[1])
+                docs[name] = Reloading(files[name], stored[0], encoded=stored[1])
             else:
                 return None
         problems = entry["problems"]  # only the non-empty lists are stored
