@@ -346,3 +346,29 @@ def test_folder_names_that_are_not_utf8(tree: Path) -> None:
     second, hits = run(tree)
     assert hits == 3
     assert second == first == fresh(tree)
+
+
+def test_recent_files_are_hashed_then_trusted_once_old(tree: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_mod, "RACY_NS", 10**18)  # everything counts as just written
+    run(tree)
+    entries = json.loads(pack(tree).read_bytes().partition(b"\n")[2])
+    assert all(e["stats"] is None for e in entries.values())
+    _, hits = run(tree)  # read and hashed: a hit all the same
+    assert hits == 3
+    monkeypatch.setattr(cache_mod, "RACY_NS", -(10**18))
+    _, hits = run(tree)  # now old enough: the stat data is recorded
+    assert hits == 3
+    entries = json.loads(pack(tree).read_bytes().partition(b"\n")[2])
+    assert all(e["stats"] for e in entries.values())
+    reads: list[str] = []
+    real_open = os.open
+
+    def spy(path: str, *args: int) -> int:
+        reads.append(path)
+        return real_open(path, *args)
+
+    monkeypatch.setattr(os, "open", spy)
+    second, hits = run(tree)
+    assert hits == 3 and reads == []  # nothing read: stat data vouched for every file
+    assert second == fresh(tree)

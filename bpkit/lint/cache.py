@@ -1,28 +1,33 @@
 """The lint cache: what each blueprint folder contributes, kept between runs.
 
-A warm `bpkit lint` reads each blueprint folder's files (to hash them) and
-one cache entry per blueprint instead of parsing YAML, validating schemas
-and walking the chart. An entry holds what the folder contributes: its
-parsed documents (plain data) and the problems of the loader and of the
-LOCAL_RULES, whose verdict depends on nothing but the folder's own files.
-The other rules (dependencies, cycles, the version gate) still run on
-every blueprint, cached or not, so they see the whole tree.
+A warm `bpkit lint` checks each blueprint folder's stat data (or, when that
+changed, hashes its files) and takes its entry from the cache instead of
+parsing YAML, validating schemas and walking the chart. An entry holds what
+the folder contributes: its parsed documents (plain JSON data) and the
+problems of the loader and of the LOCAL_RULES, whose verdict depends on
+nothing but the folder's own files. The other rules (dependencies, cycles,
+the version gate) still run on every blueprint, cached or not, so they see
+the whole tree.
 
 An entry is used only when everything it was computed from is unchanged:
 - the folder's content: every name, kind and file content under it
-  (sha256; a folder holding a symlink, a special file, too many entries or
-  too many bytes is never cached);
+  (sha256). Stat data (mode, size, mtime, ctime, inode, device of every file
+  and folder) stands in for reading the files again, as in git's index,
+  except for anything changed in the last two seconds; a folder holding a
+  symlink, a special file, too many entries or too many bytes is never
+  cached;
 - bpkit itself (version, and the size and mtime of every module and
   bundled schema, so an edited checkout never reads stale verdicts), the
   rule set, the settings and the working directory (problem paths are
-  shown relative to it).
+  shown relative to it): together the key of one pack file.
 
-Entries live in `$BPKIT_CACHE_DIR/lint`, else `.bpkit_cache/lint` at the
-repository root (with a `.gitignore` of `*`), one JSON file per blueprint,
-written atomically (temp file + rename), so parallel runs at worst redo
-work. Entries are plain JSON, never pickle, and are checked for their
-magic, format, key and shape before use: a corrupt or foreign entry is
-ignored and rewritten, never trusted.
+Packs live in `$BPKIT_CACHE_DIR/lint`, else `.bpkit_cache/lint` at the
+repository root (with a `.gitignore` of `*`): one header line (magic,
+format, key, the body's sha256) and a JSON body of entries by folder.
+Writes are atomic (temp file + rename) and merge with what another run
+wrote meanwhile, so parallel runs at worst redo work. Nothing is ever
+unpickled: a pack whose header or checksum does not match is ignored, and
+an entry of the wrong shape is a miss, then rewritten.
 """
 
 from __future__ import annotations
@@ -204,6 +209,10 @@ class LintCache:
             return None
         if hit is not None:
             self.hits += 1
+            if stats is not None and entry.get("stats") != stats:
+                # Hashed because the stat data was new or too recent to trust:
+                # keep the stat data now, so the next run need not read the files.
+                self._new[real] = {**entry, "stats": stats}
         return hit
 
     def _rebuild(self, folder: Path, entry: dict[str, Any], with_values: bool) -> Hit | None:
