@@ -29,24 +29,10 @@ from bpkit.problem import Problem
 from bpkit.settings import load_settings
 from tests.blueprints import write_blueprint, write_tree
 from tests.clirun import REPO, bpkit
+from tests.corpus import corpus_dir
 
 sys.path.insert(0, str(REPO / "bench"))
 from gen_blueprints import generate
-
-
-def corpus_dir() -> Path:
-    """The real blueprints: $BPKIT_CORPUS, else shared/corpus beside the clone (or its parent)."""
-    override = os.environ.get("BPKIT_CORPUS")
-    candidates = ([Path(override)] if override else
-                  [REPO.parent / "shared" / "corpus", REPO.parents[1] / "shared" / "corpus"])
-    for folder in candidates:
-        if (folder / "openova" / "head" / "platform").is_dir():
-            return folder / "openova" / "head"
-    message = (f"the corpus is not at {' or '.join(map(str, candidates))}: check out "
-               "../shared beside the clone (or set BPKIT_CORPUS)")
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def age(root: Path, seconds: float = 3.0) -> None:

@@ -19,7 +19,7 @@ import pytest
 from bpkit.source import schemas
 from bpkit.yamlio.load import load
 from tests.clirun import REPO
-from tests.test_lint_cache import corpus_dir
+from tests.corpus import corpus_dir
 
 sys.path.insert(0, str(REPO / "bench"))
 from gen_blueprints import generate

@@ -207,10 +207,9 @@ def sibling_loader(linted: Sequence[Blueprint], settings: Settings, *,
         for monorepo in also:
             for group in settings.roots:
                 folders[monorepo / group] = None
-        for bp in linted:
-            monorepo = bp.path.parent.parent
-            for group in (*settings.roots, bp.path.parent.name):
-                folders[monorepo / group] = None
+        for parent in dict.fromkeys(bp.path.parent for bp in linted):  # a few, for many
+            for group in (*settings.roots, parent.name):
+                folders[parent.parent / group] = None
         siblings = []
         skip = {str(path) for path in known}
         for folder in folders:
