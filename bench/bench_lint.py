@@ -13,7 +13,7 @@ shared machine falls on both alike:
                     with no lint cache (`--no-cache` when bpkit has it, and a
                     fresh, empty cache directory either way)
   lint, N warm      `bpkit lint` twice on the same tree and cache, the second
-                    one timed (the same as cold until bpkit keeps a cache)
+                    one timed (the first fills the lint cache)
   package --all     of the N blueprints in a git repository with a history,
                     without and with SOURCE_DATE_EPOCH (the ratio shows what
                     taking timestamps from git costs)
@@ -411,7 +411,7 @@ def main() -> int:
                   f"{data['failed']:.0f} charts Helm could not lint")
     files = helm_notes.get("cache files", {}).get("lint big warm", 0)
     print(f"  lint cache after the first of the two warm runs: {files:.0f} files"
-          + ("" if files else " (bpkit keeps no cache yet: warm is a second cold run)"))
+          + ("" if files else " (none: the warm row is a second cold run)"))
     print(f"  cold lint runs pass: {' '.join(no_cache) or '(nothing: bpkit has no --no-cache)'}"
           "; every bpkit run gets a fresh BPKIT_CACHE_DIR but the warm pair, which shares one")
     print()

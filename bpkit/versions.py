@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 from typing import Literal
 
 #: Semantic Versioning 2.0.0, the regular expression from semver.org: the one
@@ -272,6 +272,12 @@ def parse_range(text: str) -> Range:
     Unlike Masterminds, an empty range is an error: a blueprint that means
     "any version" says `*`.
     """
+    if isinstance(text, str):
+        return _parse_range_cached(text)  # ranges repeat across a monorepo
+    return _parse_range(text)
+
+
+def _parse_range(text: str) -> Range:
     if not isinstance(text, str) or not text.strip():
         raise ValueError("empty range")
     alternatives: list[tuple[_Comparator, ...]] = []
@@ -294,3 +300,6 @@ def parse_range(text: str) -> Range:
             pos = match.end()
         alternatives.append(tuple(comparators))
     return Range(text, tuple(alternatives))
+
+
+_parse_range_cached = lru_cache(maxsize=4096)(_parse_range)

@@ -30,11 +30,16 @@ from bpkit.report.lint import FORMATS
               help="First turn umbrella charts into wrappers where that is mechanical "
                    "(a single dependencies: entry becomes the upstream block; values move to "
                    "the upstream-mode's shape); then lint.")
+@click.option("--no-cache", is_flag=True,
+              help="Neither read nor write the lint cache ($BPKIT_CACHE_DIR/lint, else "
+                   ".bpkit_cache/ at the repository root).")
 def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None,
-         sarif_file: str | None, fix: bool) -> None:
+         sarif_file: str | None, fix: bool, no_cache: bool) -> None:
     """Check blueprints: PATHS are folders of blueprints, blueprint folders, or files in one.
 
     With no PATHS: platform/ and products/ under the repository root.
+    Unchanged blueprint folders are not parsed again: what they contributed
+    is kept in the lint cache, and the results are the same without it.
     """
     from bpkit.cli._common import settings_here
     from bpkit.lint.engine import lint_paths, owning_blueprint
@@ -54,7 +59,14 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
         gate = version_gate(settings.root, base, settings)
     if fix:
         _fix(paths, settings)
-    result = lint_paths(paths, settings, version_gate=gate)
+    cache = None
+    if not no_cache:
+        from bpkit.lint.cache import LintCache, cache_dir
+
+        cache = LintCache(cache_dir(settings.root), settings)
+    result = lint_paths(paths, settings, version_gate=gate, cache=cache)
+    if cache is not None:
+        cache.save()
     fmt = report.choose_format(fmt, os.environ)
     checked = [*result.blueprints, *result.dependents]
     with_problems = len({owning_blueprint(p.path, checked) for p in result.problems} - {None})

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bpkit.lint.engine import lint_blueprints
+from bpkit.lint.engine import lint_blueprints, load_checked
 from bpkit.problem import Problem
 from bpkit.settings import Settings
 from bpkit.source.discover import select
-from bpkit.source.model import Blueprint, load_blueprint
+from bpkit.source.model import Blueprint
 
 
 def lint_selection(settings: Settings, names: Sequence[str], all_: bool = False,
@@ -21,5 +21,9 @@ def lint_selection(settings: Settings, names: Sequence[str], all_: bool = False,
     """
     chosen = list(paths) if paths is not None else select(names, settings.root, settings.roots,
                                                           all_=all_)
-    blueprints = [load_blueprint(path) for path in chosen]
-    return blueprints, lint_blueprints(blueprints, settings)
+    blueprints = []
+    local = {}
+    for path in chosen:
+        bp, local[bp.path] = load_checked(path)
+        blueprints.append(bp)
+    return blueprints, lint_blueprints(blueprints, settings, local=local)

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpkit.errors import BpkitError, LintFailed, PackageError, UsageError
+from bpkit.errors import BpkitError, GitError, LintFailed, PackageError, UsageError
 from bpkit.helm import tgz
 from bpkit.helm.chartfiles import collect
-from bpkit.history.epoch import source_date
+from bpkit.history.epoch import source_date, source_dates
 from bpkit.oci.artifact import (
     MODE_BUNDLE,
     MODE_OVERLAY,
@@ -67,12 +67,34 @@ class Package:
         return self.blueprint.version or ""
 
 
+def packable(bp: Blueprint, problems: Sequence[Problem]) -> bool:
+    """Whether `build_package` gets as far as the timestamp (lint clean, a Chart.yaml)."""
+    return (not any(p.is_error for p in problems) and bp.chart is not None
+            and isinstance(bp.chart.data, dict))
+
+
+def epochs_for(blueprints: Sequence[Blueprint]) -> dict[Path, tuple[int, str]]:
+    """Every blueprint's timestamp from one git walk; {} when one of them cannot have one.
+
+    On a shallow clone that cut a folder's history, `build_package` asks
+    blueprint by blueprint, so each failure is reported where it belongs.
+    """
+    if not blueprints:
+        return {}
+    try:
+        return source_dates(bp.path for bp in blueprints)
+    except GitError:
+        return {}
+
+
 def build_package(bp: Blueprint, problems: Sequence[Problem], *, mode: str = MODE_OVERLAY,
-                  cache: ChartCache | None = None) -> Package:
+                  cache: ChartCache | None = None,
+                  known_epoch: tuple[int, str] | None = None) -> Package:
     """Package a linted blueprint in `mode`; LintFailed if its lint found errors.
 
     Bundle mode reads `upstream.lock` and the cached upstream archive
     (`cache`, default the user's chart cache) and refuses without them.
+    `known_epoch`: the timestamp and its source, when already known (`epochs_for`).
     """
     if mode not in REQUESTED_MODES:
         raise UsageError(f"release mode {mode!r}: expected overlay or bundle")
@@ -84,7 +106,7 @@ def build_package(bp: Blueprint, problems: Sequence[Problem], *, mode: str = MOD
         raise LintFailed(f"{bp.display}: no usable Chart.yaml")
     name, version = bp.chart_name, bp.chart_version
     assert name is not None and version is not None  # guaranteed by a clean lint
-    epoch, source = source_date(bp.path)
+    epoch, source = source_date(bp.path) if known_epoch is None else known_epoch
     upstream = _strings(bp.upstream if not bp.no_upstream else None)
     meta: dict[str, object] = dict(bp.chart.data)
     digest = None

@@ -15,7 +15,7 @@ from pathlib import Path
 from bpkit.errors import BpkitError, GitError, PackageError, UsageError
 from bpkit.lint.engine import owning_blueprint
 from bpkit.lint.select import lint_selection
-from bpkit.package.build import Package, build_package, write_archive
+from bpkit.package.build import Package, build_package, epochs_for, packable, write_archive
 from bpkit.problem import Problem
 from bpkit.settings import Settings
 from bpkit.source.model import Blueprint
@@ -70,10 +70,12 @@ def package_clean(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
             by_blueprint[owner].append(problem)
     packages: list[Package] = []
     failed: list[Unpackaged] = []
+    epochs = epochs_for([bp for bp in blueprints if packable(bp, by_blueprint[bp.path])])
     for bp in blueprints:
         try:
             mode = mode_for(bp.path) if mode_for is not None else "overlay"
-            package = build_package(bp, by_blueprint[bp.path], mode=mode)
+            package = build_package(bp, by_blueprint[bp.path], mode=mode,
+                                    known_epoch=epochs.get(bp.path))
             _refuse_hollow(package)
             packages.append(package)
         except (UsageError, GitError):

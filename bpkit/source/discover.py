@@ -7,7 +7,7 @@ Nothing here parses YAML: discovery must stay cheap for the pre-commit hook.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +45,8 @@ class Discovery:
     outside: list[str] = field(default_factory=list)  # paths that belong to no blueprint
 
 
-def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path]) -> None:
+def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path],
+          known: Collection[str] = ()) -> None:
     """`folder` is already resolved, so only symlinked entries need resolving."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -53,6 +54,8 @@ def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path]) -> None:
         return
     for entry in entries:
         if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
+            continue
+        if entry.path in known and not entry.is_symlink():
             continue
         try:
             if not entry.is_dir(follow_symlinks=True):
@@ -66,13 +69,19 @@ def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path]) -> None:
         if is_blueprint_dir(real):
             found.append(real)
         elif depth > 1:
-            _scan(real, depth - 1, seen, found)
+            _scan(real, depth - 1, seen, found, known)
 
 
-def blueprints_under(folder: Path, depth: int = MAX_DEPTH) -> list[Path]:
+def blueprints_under(folder: Path, depth: int = MAX_DEPTH,
+                     known: Collection[str] = ()) -> list[Path]:
+    """Blueprint folders under `folder`, resolved and sorted by name.
+
+    `known`: absolute paths (as strings) of folders to leave out without
+    looking at them, e.g. blueprints already loaded.
+    """
     found: list[Path] = []
     resolved = folder.resolve()
-    _scan(resolved, depth, {resolved}, found)
+    _scan(resolved, depth, {resolved}, found, known)
     return found
 
 

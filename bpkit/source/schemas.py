@@ -8,7 +8,9 @@ them too. jsonschema is imported on first use only (~75 ms).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import math
+import re
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,7 +117,11 @@ def _flat_metaschema_validator() -> Validator:
         if isinstance(node, dict):
             if node == {"$dynamicRef": "#meta"}:
                 return {"$ref": "#"}
-            return {k: local(v) for k, v in node.items()}
+            out = {k: local(v) for k, v in node.items()}
+            ref = out.get("$ref")
+            if isinstance(ref, str) and re.fullmatch(r"meta/[a-z-]+#/\$defs/.+", ref):
+                out["$ref"] = "#" + ref.partition("#")[2]  # the vocabularies' $defs are merged
+            return out
         if isinstance(node, list):
             return [local(v) for v in node]
         return node
@@ -170,13 +176,23 @@ def unknown_keys(
 
 def schema_errors(instance: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Why `instance` is not a valid JSON Schema (2020-12), if it is not."""
+    try:
+        if is_plain_schema(instance):
+            return
+    except RecursionError:
+        pass
     for error in sorted(_flat_metaschema_validator().iter_errors(instance),
                         key=lambda e: list(e.absolute_path)):
         yield tuple(error.absolute_path), " ".join(error.message.split())
 
 
 def errors(name: str, instance: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """(path inside the instance, one-line message) per violation, most specific first."""
+    """(path inside the instance, one-line message) per violation, most specific first.
+
+    A document the fast path finds certainly valid has none, without jsonschema.
+    """
+    if is_clean(name, instance):
+        return
     found = sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
     for error in found:
         path = tuple(error.absolute_path)
@@ -216,3 +232,224 @@ def _type_name(value: Any) -> str:
         return "null"
     return {dict: "object", list: "array", str: "string", bool: "boolean",
             int: "integer", float: "number"}.get(type(value), type(value).__name__)
+
+
+# --------------------------------------------------------------------------
+# The fast path for clean documents
+#
+# Most documents are valid, and jsonschema spends most of its time on them
+# building the machinery to report errors that never come. `_fast(name)` is
+# the schema compiled into plain Python checks for the few keywords the
+# bundled schemas use; it answers True only when the document is certainly
+# valid, and False ("not sure") for anything else, including any keyword it
+# does not know. Only then does jsonschema run, so the verdicts and messages
+# are jsonschema's own.
+
+_Check = Callable[[Any], bool]
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples",
+                          "default", "deprecated", "readOnly", "writeOnly", "$defs"})
+
+
+def _never(_: Any) -> bool:
+    return False
+
+
+def _always(_: Any) -> bool:
+    return True
+
+
+_TYPES: dict[str, _Check] = {
+    "object": lambda v: type(v) is dict,
+    "array": lambda v: type(v) is list,
+    "string": lambda v: type(v) is str,
+    "boolean": lambda v: type(v) is bool,
+    "null": lambda v: v is None,
+    "integer": lambda v: type(v) is int,  # 1.0 is an integer to jsonschema: not sure
+    "number": lambda v: type(v) is int or type(v) is float,
+}
+
+
+def _plain_equal(a: Any, b: Any) -> bool:
+    """Certainly equal as JSON Schema compares (scalars of one exact type only)."""
+    return type(a) is type(b) and type(a) in (str, int, bool, type(None)) and a == b
+
+
+def _compile(node: Any, resolve: Callable[[str], Any], depth: int = 0) -> _Check:
+    if node is True:
+        return _always
+    if node is False or not isinstance(node, dict) or depth > 50:
+        return _never
+    checks: list[_Check] = []
+    for key, value in node.items():
+        if key in _ANNOTATIONS:
+            continue
+        if key == "type":
+            names = value if isinstance(value, list) else [value]
+            if not all(isinstance(n, str) and n in _TYPES for n in names):
+                return _never
+            tests = [_TYPES[n] for n in names]
+            checks.append(lambda v, t=tests: any(test(v) for test in t))  # type: ignore[misc]
+        elif key == "const":
+            checks.append(lambda v, c=value: _plain_equal(v, c))  # type: ignore[misc]
+        elif key == "enum" and isinstance(value, list):
+            checks.append(lambda v, e=value: any(_plain_equal(v, c) for c in e))  # type: ignore[misc]
+        elif key == "pattern" and isinstance(value, str):
+            try:
+                compiled = re.compile(value)
+            except re.error:
+                return _never
+            checks.append(lambda v, p=compiled: type(v) is not str  # type: ignore[misc]
+                          or p.search(v) is not None)
+        elif key in ("minLength", "maxLength", "minItems", "maxItems") and type(value) is int:
+            kind = str if key.endswith("Length") else list
+            low = key.startswith("min")
+            checks.append(lambda v, k=kind, n=value, lo=low: type(v) is not k  # type: ignore[misc]
+                          or (len(v) >= n if lo else len(v) <= n))
+        elif key == "minimum" and type(value) in (int, float):
+            checks.append(lambda v, n=value: type(v) not in (int, float)  # type: ignore[misc]
+                          or v >= n)
+        elif key == "required" and isinstance(value, list) and all(
+                isinstance(k, str) for k in value):
+            checks.append(lambda v, r=tuple(value): type(v) is not dict  # type: ignore[misc]
+                          or all(k in v for k in r))
+        elif key == "properties" and isinstance(value, dict):
+            props = {k: _compile(s, resolve, depth + 1) for k, s in value.items()}
+            extra = node.get("additionalProperties", True)
+            rest = _compile(extra, resolve, depth + 1)
+            checks.append(lambda v, p=props, r=rest: type(v) is not dict or all(  # type: ignore[misc]
+                (p[k](x) if k in p else r(x)) for k, x in v.items()))
+        elif key == "additionalProperties":
+            if "properties" in node:
+                continue  # checked with the properties
+            rest = _compile(value, resolve, depth + 1)
+            checks.append(lambda v, r=rest: type(v) is not dict  # type: ignore[misc]
+                          or all(r(x) for x in v.values()))
+        elif key == "items" and "prefixItems" not in node:
+            each = _compile(value, resolve, depth + 1)
+            checks.append(lambda v, e=each: type(v) is not list  # type: ignore[misc]
+                          or all(e(x) for x in v))
+        elif key == "$ref" and isinstance(value, str):
+            target = resolve(value)
+            if target is None:
+                return _never
+            checks.append(_deferred(target, resolve, depth + 1))
+        else:
+            return _never  # a keyword the fast path does not know: ask jsonschema
+    return lambda v: all(check(v) for check in checks)
+
+
+def _deferred(target: Any, resolve: Callable[[str], Any], depth: int) -> _Check:
+    """A referenced schema, compiled on first use (references may be cyclic)."""
+    compiled: list[_Check] = []
+
+    def check(value: Any) -> bool:
+        if not compiled:
+            compiled.append(_compile(target, resolve, depth))
+        return compiled[0](value)
+
+    return check
+
+
+@cache
+def _fast(name: str) -> _Check:
+    by_id = {schema(n)["$id"]: n for n in NAMES}
+
+    def resolve(ref: str) -> Any:
+        target, _, fragment = ref.partition("#")
+        if fragment:
+            return None  # only whole-file references are used
+        base = schema(name)["$id"].rsplit("/", 1)[0] + "/"
+        other = by_id.get(target if "://" in target else base + target)
+        return schema(other) if other is not None else None
+
+    return _compile(schema(name), resolve)
+
+
+def is_clean(name: str, instance: Any) -> bool:
+    """True when `instance` certainly satisfies schema `name` (no jsonschema import)."""
+    try:
+        return _fast(name)(instance)
+    except (RecursionError, TypeError):
+        return False
+
+
+_SIMPLE_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
+
+
+def _non_negative_int(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _strings_unique(value: Any) -> bool:
+    return (type(value) is list and all(type(v) is str for v in value)
+            and len(set(value)) == len(value))
+
+
+def _regex(value: Any) -> bool:
+    """What jsonschema's "regex" format check accepts: whatever `re.compile` compiles."""
+    if type(value) is not str:
+        return False
+    try:
+        re.compile(value)
+    except Exception:  # anything but success is "not sure"
+        return False
+    return True
+
+
+#: How the 2020-12 meta-schema constrains the keywords of plain schemas.
+_META_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "title": lambda v: type(v) is str,
+    "description": lambda v: type(v) is str,
+    "$comment": lambda v: type(v) is str,
+    "format": lambda v: type(v) is str,
+    "pattern": _regex,  # {"type": "string", "format": "regex"}, formats checked
+    "default": _always,
+    "const": _always,
+    "examples": lambda v: type(v) is list,
+    "enum": lambda v: type(v) is list,
+    "deprecated": lambda v: type(v) is bool,
+    "readOnly": lambda v: type(v) is bool,
+    "writeOnly": lambda v: type(v) is bool,
+    "uniqueItems": lambda v: type(v) is bool,
+    "minimum": _number, "maximum": _number,
+    "exclusiveMinimum": _number, "exclusiveMaximum": _number,
+    "minLength": _non_negative_int, "maxLength": _non_negative_int,
+    "minItems": _non_negative_int, "maxItems": _non_negative_int,
+    "minProperties": _non_negative_int, "maxProperties": _non_negative_int,
+    "required": _strings_unique,
+    "type": lambda v: (type(v) is str and v in _SIMPLE_TYPES) or (
+        type(v) is list and len(v) > 0 and all(type(t) is str and t in _SIMPLE_TYPES for t in v)
+        and len(set(v)) == len(v)),
+}
+
+
+def is_plain_schema(node: Any, depth: int = 0) -> bool:
+    """True when `node` is certainly a valid 2020-12 schema, built from plain keywords only.
+
+    The fast path before the meta-schema: keywords whose meta-schema checks
+    are simple types or a regular expression (no `$ref` or combinators);
+    anything else answers False (not sure).
+    """
+    if type(node) is bool:
+        return True
+    if type(node) is not dict or depth > 50:
+        return False
+    for key, value in node.items():
+        check = _META_CHECKS.get(key)
+        if check is not None:
+            if not check(value):
+                return False
+        elif key in ("properties", "$defs"):
+            if type(value) is not dict or not all(
+                    is_plain_schema(v, depth + 1) for v in value.values()):
+                return False
+        elif key in ("items", "additionalProperties", "not"):
+            if not is_plain_schema(value, depth + 1):
+                return False
+        else:
+            return False
+    return True

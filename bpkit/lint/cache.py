@@ -1,0 +1,530 @@
+"""The lint cache: what each blueprint folder contributes, kept between runs.
+
+A warm `bpkit lint` checks each blueprint folder's stat data (or, when that
+changed, hashes its files) and takes its entry from the cache instead of
+parsing YAML, validating schemas and walking the chart. An entry holds what
+the folder contributes: its parsed documents (plain JSON data) and the
+problems of the loader and of the LOCAL_RULES, whose verdict depends on
+nothing but the folder's own files. The other rules (dependencies, cycles,
+the version gate) still run on every blueprint, cached or not, so they see
+the whole tree.
+
+An entry is used only when everything it was computed from is unchanged:
+- the folder's content: every name, kind and file content under it
+  (sha256). Stat data (mode, size, mtime, ctime, inode, device of every file
+  and folder) stands in for reading the files again, as in git's index,
+  except for anything changed in the last two seconds; a folder holding a
+  symlink, a special file, too many entries or too many bytes is never
+  cached;
+- bpkit itself (version, and the size and mtime of every module and
+  bundled schema, so an edited checkout never reads stale verdicts), the
+  rule set, the settings and the working directory (problem paths are
+  shown relative to it): together the key of one pack file.
+
+Packs live in `$BPKIT_CACHE_DIR/lint`, else `.bpkit_cache/lint` at the
+repository root (with a `.gitignore` of `*`): one header line (magic,
+format, key, the body's sha256) and a JSON body of entries by folder.
+Writes are atomic (temp file + rename) and merge with what another run
+wrote meanwhile, so parallel runs at worst redo work. Nothing is ever
+unpickled: a pack whose header or checksum does not match is ignored, and
+an entry of the wrong shape is a miss, then rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import stat
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.nodes import Node
+
+from bpkit import __version__
+from bpkit.problem import Level, Problem
+from bpkit.settings import Settings
+from bpkit.source.discover import BLUEPRINT_FILE
+from bpkit.source.model import CHART_FILE, VALUES_FILE, Blueprint
+from bpkit.yamlio.load import Document, KeyPath, display_path, load
+
+__all__ = ["LOCAL_RULES", "LintCache", "Reloading", "cache_dir", "release"]
+
+MAGIC = "bpkit-lint-cache"
+FORMAT = 1
+CACHE_ENV = "BPKIT_CACHE_DIR"
+REPO_CACHE = ".bpkit_cache"
+
+#: Rules whose problems depend only on the blueprint folder's own files
+#: (no Context, no other blueprint, no git, nothing outside the folder).
+#: Only these are cached; a rule missing here simply runs every time.
+LOCAL_RULES = frozenset({
+    "chart-schema", "chart-api-version", "chart-name", "chart-version", "chart-type",
+    "chart-dependencies", "chart-vendored", "chart-files", "upstream-block", "upstream-chart",
+    "upstream-version", "upstream-repo", "upstream-opt-out", "overlay-subchart-key",
+    "blueprint-schema", "blueprint-unknown-key", "blueprint-name", "blueprint-version",
+    "blueprint-chart-path",
+})
+
+#: A folder with more entries or bytes than this is linted afresh every time
+#: (the cache must not read what the loader would refuse to).
+MAX_FOLDER_ENTRIES = 2000
+MAX_FOLDER_BYTES = 8 * 1024 * 1024
+MAX_PACK_BYTES = 256 * 1024 * 1024
+KEEP_PACKS = 8  # pack files kept in one cache folder
+RACY_NS = 2_000_000_000  # files changed this recently are always hashed
+LOAD_KEY = "(load)"  # the loader's own problems, in an entry's "problems"
+_DOCS = ("blueprint", "chart", "values")
+_LEVELS = {level.value: level for level in Level}
+
+
+def cache_dir(root: Path, env: Mapping[str, str] = os.environ) -> Path:
+    """`$BPKIT_CACHE_DIR/lint` when set, else `.bpkit_cache/lint` at the repository root."""
+    configured = env.get(CACHE_ENV)
+    if configured:
+        return Path(configured) / "lint"
+    return root / REPO_CACHE / "lint"
+
+
+class Reloading(Document):
+    """A document without its node graph: positions come from parsing the file again.
+
+    Made from the cache (data as JSON text, decoded on first use) or from a
+    freshly loaded document once the rules that need its nodes have run
+    (`release`), so a run does not hold the node graphs of every file.
+    Problems outside those rules are rare, and only they pay for a parse.
+    """
+
+    def __init__(self, path: Path, display: str, *, encoded: str | None = None,
+                 data: Any = None) -> None:
+        # With `encoded`, `data` is left unset: __getattr__ decodes it when first read.
+        self.path, self.display, self.root, self.text = path, display, None, ""
+        self._encoded = encoded
+        if encoded is None:
+            self.data = data
+        self._parsed = False
+
+    def __getattr__(self, name: str) -> Any:
+        encoded = self.__dict__.get("_encoded")
+        if name != "data" or encoded is None:
+            raise AttributeError(name)
+        try:
+            data = json.loads(encoded)
+        except (ValueError, RecursionError):  # the pack's checksum makes this unlikely
+            fresh, _ = load(self.path, self.display)
+            data = fresh.data if fresh is not None else None
+        self.__dict__["data"], self.__dict__["_encoded"] = data, None
+        return data
+
+    def node(self, keypath: KeyPath) -> tuple[Node | None, Node | None]:
+        if not self._parsed:
+            self._parsed = True
+            fresh, _ = load(self.path, self.display)
+            if fresh is not None:
+                self.root, self.text = fresh.root, fresh.text
+        return super().node(keypath)
+
+
+def release(bp: Blueprint) -> None:
+    """Drop the node graphs of a loaded blueprint's documents (kept: data, paths)."""
+    for name in _DOCS:
+        doc = getattr(bp, name)
+        if doc is not None and not isinstance(doc, Reloading) and doc.root is not None:
+            setattr(bp, name, Reloading(doc.path, doc.display, data=doc.data))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A blueprint rebuilt from its entry, and the problems its local rules found."""
+
+    blueprint: Blueprint
+    rules: dict[str, list[Problem]]
+
+
+class LintCache:
+    """One run's view of the lint cache; every failure to read or write is silent.
+
+    `lookup` answers from the pack read at the first lookup; `put` keeps new
+    entries in memory and `save` writes them, once, at the end of a run.
+    """
+
+    def __init__(self, directory: Path, settings: Settings) -> None:
+        from bpkit.lint.rules import BLUEPRINT_CHECKS, RULES
+
+        self.directory = directory
+        self.local = tuple(rule for rule, _ in BLUEPRINT_CHECKS if rule in LOCAL_RULES)
+        rule_ids = [f"{info.id}={info.level.value}" for info in RULES.values()]
+        self._inside = os.path.realpath(directory)
+        base = hashlib.sha256()
+        for part in (MAGIC, str(FORMAT), __version__, _code_fingerprint(), "\0".join(rule_ids),
+                     "\0".join(self.local), repr(settings), os.getcwd()):
+            base.update(part.encode("utf-8", "surrogateescape") + b"\0")
+        self.key = base.hexdigest()
+        self.file = directory / f"{self.key[:40]}.json"
+        self._entries: dict[str, Any] | None = None
+        self._new: dict[str, Any] = {}
+        self._seen: dict[Path, tuple[str, list[list[Any]] | None]] = {}
+        self.hits = 0
+
+    # -- reading -------------------------------------------------------------
+
+    def _stored(self) -> dict[str, Any]:
+        if self._entries is None:
+            self._entries = _read_pack(self.file, self.key)
+        return self._entries
+
+    def lookup(self, folder: Path, *, with_values: bool = True) -> Hit | None:
+        """What `folder` contributed when it last looked as it does now, if known."""
+        real = os.path.abspath(folder)  # discovery resolved it already
+        if self._inside == real or self._inside.startswith(real.rstrip("/") + "/"):
+            return None  # a cache inside the folder would change what it hashes
+        entry = self._stored().get(real)
+        if not isinstance(entry, dict):
+            entry = None
+        fingerprint: str | None = None
+        stats: list[list[Any]] | None = None
+        if entry is not None and _unchanged(real, entry.get("stats")):
+            fingerprint = entry.get("fingerprint")  # stat data unchanged, as git's index
+            stats = entry["stats"]
+        if not isinstance(fingerprint, str):
+            listing = _scan(real)
+            if listing is None:
+                return None  # not cacheable: a symlink, a special file, too many entries
+            fingerprint = _fingerprint(real, listing)
+            if fingerprint is None:
+                return None
+            stats = _stats(listing)
+        if with_values:
+            self._seen[folder] = (fingerprint, stats)
+        if entry is None or entry.get("fingerprint") != fingerprint:
+            return None
+        try:
+            hit = self._rebuild(folder, entry, with_values)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
+        if hit is not None:
+            self.hits += 1
+            if stats is not None and entry.get("stats") != stats:
+                # Hashed because the stat data was new or too recent to trust:
+                # keep the stat data now, so the next run need not read the files.
+                self._new[real] = {**entry, "stats": stats}
+        return hit
+
+    def _rebuild(self, folder: Path, entry: dict[str, Any], with_values: bool) -> Hit | None:
+        chart_rel = entry["chart_dir"]
+        if not isinstance(chart_rel, str) or not _inside_relative(chart_rel):
+            return None
+        chart_dir = folder / chart_rel if chart_rel else folder
+        files = {"blueprint": folder / BLUEPRINT_FILE, "chart": chart_dir / CHART_FILE,
+                 "values": chart_dir / VALUES_FILE}
+        stored_docs = entry["docs"]
+        if not isinstance(stored_docs, dict) or set(stored_docs) != set(_DOCS):
+            return None
+        docs: dict[str, Document | None] = {}
+        for name in _DOCS:
+            stored = stored_docs[name]
+            if stored is None:
+                docs[name] = None
+            elif (isinstance(stored, list) and len(stored) == 2 and isinstance(stored[0], str)
+                  and isinstance(stored[1], str)):
+                docs[name] = Reloading(files[name], stored[0], encoded=stored[1])
+            else:
+                return None
+        problems = entry["problems"]  # only the non-empty lists are stored
+        if not isinstance(problems, dict) or not set(problems) <= {LOAD_KEY, *self.local}:
+            return None
+        found: dict[str, list[Problem]] = {rule: [] for rule in self.local}
+        found.update((rule, _problems(items)) for rule, items in problems.items())
+        loaded = found.pop(LOAD_KEY, [])
+        if not with_values:  # as `load_blueprint(with_values=False)` would have it
+            shown = display_path(files["values"])
+            loaded = [p for p in loaded if p.path != shown]
+        bp = Blueprint(path=folder, blueprint=docs["blueprint"], chart=docs["chart"],
+                       values=docs["values"] if with_values else None, chart_dir=chart_dir,
+                       problems=loaded)
+        return Hit(bp, found)
+
+    # -- writing -------------------------------------------------------------
+
+    def put(self, bp: Blueprint, rules: Mapping[str, list[Problem]]) -> None:
+        """Keep what `bp` (looked up, then loaded with values) contributes, if plain data."""
+        seen = self._seen.get(bp.path)
+        if seen is None or set(rules) != set(self.local):
+            return
+        docs: dict[str, Any] = {}
+        for name, doc in zip(_DOCS, (bp.blueprint, bp.chart, bp.values), strict=True):
+            if doc is None:
+                docs[name] = None
+                continue
+            try:
+                if not _plain(doc.data):
+                    return
+            except RecursionError:
+                return
+            docs[name] = [doc.display, _dumps(doc.data)]
+        try:
+            chart_rel = bp.chart_dir.relative_to(bp.path).as_posix()
+        except ValueError:
+            return
+        fingerprint, stats = seen
+        self._new[os.path.abspath(bp.path)] = {
+            "fingerprint": fingerprint, "stats": stats,
+            "chart_dir": "" if chart_rel == "." else chart_rel, "docs": docs,
+            "problems": {rule: _rows(found)
+                         for rule, found in [(LOAD_KEY, bp.problems), *rules.items()] if found}}
+
+    def save(self) -> None:
+        """Write the new entries, merged with what another run may have written meanwhile."""
+        if not self._new:
+            return
+        entries = {**_read_pack(self.file, self.key), **self._new}
+        for real in [r for r in entries if r not in self._new]:
+            if not os.path.isdir(real):
+                del entries[real]  # a blueprint that is gone
+        try:
+            body = _dumps(entries).encode("ascii")
+        except (ValueError, TypeError, RecursionError, UnicodeError):
+            return
+        header = {"magic": MAGIC, "format": FORMAT, "key": self.key,
+                  "sha256": hashlib.sha256(body).hexdigest()}
+        data = _dumps(header).encode() + b"\n" + body
+        if len(data) > MAX_PACK_BYTES:
+            return
+        tmp = self.directory / f".{self.file.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        try:
+            self._prepare()
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, self.file)
+        except OSError:  # a read-only tree, a full disk: lint worked, the cache did not
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            return
+        self._new.clear()
+        self._prune()
+
+    def _prepare(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        top = self.directory.parent
+        if top.name == REPO_CACHE and not (top / ".gitignore").exists():
+            tmp = top / f".gitignore.{os.getpid()}.tmp"
+            tmp.write_text("# Created by bpkit: the lint cache, never committed.\n*\n")
+            os.replace(tmp, top / ".gitignore")
+
+    def _prune(self) -> None:
+        """Keep the newest few packs (other settings, working directories, bpkit versions)."""
+        with contextlib.suppress(OSError):
+            packs = sorted((p for p in self.directory.glob("*.json") if p != self.file),
+                           key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in packs[KEEP_PACKS - 1:]:
+                old.unlink()
+
+
+def _read_pack(file: Path, key: str) -> dict[str, Any]:
+    """The entries of a pack file, or {} when it is missing, corrupt or not ours.
+
+    A pack is one header line (magic, format, key, the body's sha256) and a
+    JSON body; a body that does not hash to what the header says is
+    ignored, so a torn or damaged file is never read as entries.
+    """
+    try:
+        with open(file, "rb") as fh:
+            raw = fh.read(MAX_PACK_BYTES + 1)
+    except OSError:
+        return {}
+    line, _, body = raw.partition(b"\n")
+    if len(raw) > MAX_PACK_BYTES or len(line) > 1024:
+        return {}
+    try:
+        header = json.loads(line)
+    except ValueError:
+        return {}
+    if not (isinstance(header, dict) and header.get("magic") == MAGIC
+            and header.get("format") == FORMAT and header.get("key") == key
+            and header.get("sha256") == hashlib.sha256(body).hexdigest()):
+        return {}
+    try:
+        entries = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+_Listing = list[tuple[str, str, os.stat_result]]
+
+
+def _scan(real: str) -> _Listing | None:
+    """(relative name, path, lstat) of `real` itself ("") and everything under it, sorted.
+
+    None when the folder is not to be cached: a symlink, a special file, an
+    unreadable folder, more than MAX_FOLDER_ENTRIES entries.
+    """
+    try:
+        out: _Listing = [("", real, os.stat(real))]
+    except OSError:
+        return None
+    todo = [(real, "")]
+    while todo:
+        path, rel = todo.pop()
+        try:
+            with os.scandir(path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            return None
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                if entry.is_symlink():
+                    return None
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((entry.path, name))
+                elif not entry.is_file(follow_symlinks=False):
+                    return None  # fifo, socket, device
+                out.append((name, entry.path, entry.stat(follow_symlinks=False)))
+            except OSError:
+                return None
+            if len(out) > MAX_FOLDER_ENTRIES:
+                return None
+    return out
+
+
+def _row(name: str, st: os.stat_result) -> list[Any]:
+    return [name, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _stats(listing: _Listing) -> list[list[Any]] | None:
+    """The stat data that tells the folder unchanged, or None when it is too new to tell.
+
+    What git's index trusts: mode, size, mtime, ctime (which no tool can set
+    back), inode, device, of every file and folder (a folder's mtime moves
+    when an entry is added, removed or renamed). A file written in the same
+    clock tick as it was hashed would look unchanged, so a folder with
+    anything changed in the last two seconds is read and hashed next time.
+    """
+    recent = time.time_ns() - RACY_NS
+    out = []
+    for name, _, st in listing:
+        if st.st_mtime_ns > recent or st.st_ctime_ns > recent:
+            return None
+        out.append(_row(name, st))
+    return out
+
+
+def _unchanged(real: str, stats: Any) -> bool:
+    """Whether every file and folder in `stats` still has the same stat data."""
+    if not isinstance(stats, list) or not stats:
+        return False
+    try:
+        for row in stats:
+            name = row[0]
+            if not isinstance(name, str):
+                return False
+            st = os.lstat(os.path.join(real, name)) if name else os.stat(real)
+            if _row(name, st) != row:
+                return False
+    except (OSError, TypeError, IndexError, ValueError):
+        return False
+    return True
+
+
+def _fingerprint(real: str, listing: _Listing) -> str | None:
+    """sha256 over every name, kind and file content; None when a file cannot be read."""
+    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape") + b"\0")
+    budget = MAX_FOLDER_BYTES
+    for name, path, st in listing:
+        encoded = name.encode("utf-8", "surrogateescape")
+        if stat.S_ISDIR(st.st_mode):
+            digest.update(b"d\0" + encoded + b"\0")
+            continue
+        if st.st_size > budget:
+            return None  # never read what the loader would refuse to
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = fh.read(budget + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        budget -= len(data)
+        if budget < 0:
+            return None
+        digest.update(b"f\0" + encoded + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _dumps(data: Any) -> str:
+    # ASCII with \u escapes: lone surrogates (file names that are not UTF-8) survive.
+    return json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+def _plain(value: Any) -> bool:
+    """Whether JSON gives `value` back equal and of the same types."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return False
+
+
+def _inside_relative(rel: str) -> bool:
+    if rel == "":
+        return True
+    parts = rel.split("/")
+    return not rel.startswith("/") and all(p not in ("", ".", "..") for p in parts)
+
+
+def _rows(problems: Sequence[Problem]) -> list[list[Any]]:
+    return [[p.path, p.line, p.col, p.rule, p.level.value, p.message] for p in problems]
+
+
+def _problems(rows: Any) -> list[Problem]:
+    if not isinstance(rows, list):
+        raise ValueError("problems must be a list")
+    out = []
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 6):
+            raise ValueError("a problem is six fields")
+        path, line, col, rule, level, message = row
+        if not (isinstance(path, str) and type(line) is int and type(col) is int
+                and line >= 0 and col >= 0 and isinstance(rule, str)
+                and isinstance(message, str) and level in _LEVELS):
+            raise ValueError("a problem field has the wrong type")
+        out.append(Problem(path, line, col, rule, _LEVELS[level], message))
+    return out
+
+
+def _code_fingerprint() -> str:
+    """bpkit's modules and bundled schemas, by name, size and mtime (not read)."""
+    from bpkit.source.schemas import schema_dir
+
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for top in dict.fromkeys((package, schema_dir())):
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith((".py", ".json")):
+                    try:
+                        st = os.stat(os.path.join(folder, name))
+                    except OSError:
+                        continue
+                    digest.update(f"{folder}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode(
+                        "utf-8", "surrogateescape"))
+    return digest.hexdigest()
