@@ -23,14 +23,15 @@ def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None) -> Non
     1980-01-01, so the same sources always give the same bytes.
     """
     from bpkit.cli._common import lint_selected, print_problems, settings_here
-    from bpkit.package.build import write_archive
+    from bpkit.package.build import check_out_dir, write_archive
     from bpkit.publish.pipeline import prepare
 
     settings = settings_here()
     selected, problems = lint_selected(settings, blueprints, all_)
+    out = Path(out_dir) if out_dir else settings.root / "dist"
+    check_out_dir(out, selected)
     packages, failed = prepare(selected, problems)
     print_problems(problems)
-    out = Path(out_dir) if out_dir else settings.root / "dist"
     for pkg in packages:
         path = write_archive(pkg, out)
         click.echo(f"{path}  sha256:{pkg.sha256}")

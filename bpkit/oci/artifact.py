@@ -20,12 +20,22 @@ shows what a wrapper wraps without downloading it:
 * `io.openova.catalyst.upstream.repo`:    the upstream chart repository URL
 
 They win over chart annotations of the same name; empty ones are skipped.
+
+And one more, when the caller gives the uncompressed tar:
+
+* `io.openova.catalyst.content.digest`: "sha256:<hex>" of the tar inside
+  the .tgz. The tar is the same on every machine, the gzip stream is not
+  (zlib-ng, as Fedora ships, compresses differently), so a tag whose
+  manifest differs from ours but carries our content digest is the same
+  release compressed elsewhere, not another release.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -51,6 +61,7 @@ ANNOTATION_CREATED = "org.opencontainers.image.created"
 UPSTREAM_CHART = "io.openova.catalyst.upstream.chart"
 UPSTREAM_VERSION = "io.openova.catalyst.upstream.version"
 UPSTREAM_REPO = "io.openova.catalyst.upstream.repo"
+CONTENT_DIGEST = "io.openova.catalyst.content.digest"
 # values.yaml `catalystBlueprint.upstream` key -> manifest annotation
 UPSTREAM_ANNOTATIONS = {
     "chart": UPSTREAM_CHART,
@@ -58,7 +69,7 @@ UPSTREAM_ANNOTATIONS = {
     "repo": UPSTREAM_REPO,
 }
 
-# Distribution's grammar: a tag, and one path component of a repository.
+_SHA256_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,7 @@ class Artifact:
     layer: bytes  # the chart .tgz
     manifest: bytes  # exact manifest bytes
     digest: str  # "sha256:<hex>" of manifest
+    content_digest: str | None = None  # "sha256:<hex>" of the uncompressed tar, if recorded
 
     @cached_property
     def config_digest(self) -> str:
@@ -113,7 +125,8 @@ def _authors(maintainers: Sequence[Mapping[str, str]]) -> str:
 
 
 def _annotations_of(
-    md: Mapping[str, Any], created: str, upstream: Mapping[str, Any] | None
+    md: Mapping[str, Any], created: str, upstream: Mapping[str, Any] | None,
+    content_digest: str | None = None,
 ) -> dict[str, str]:
     out: dict[str, str] = {}
 
@@ -143,6 +156,8 @@ def _annotations_of(
                 f"not {kind_of(value)}"
             )
         add(annotation, value)
+    if content_digest is not None:
+        out[CONTENT_DIGEST] = content_digest
     return dict(sorted(out.items()))
 
 
@@ -165,12 +180,14 @@ def build_artifact(
     *,
     created_epoch: int,
     upstream: Mapping[str, str] | None = None,
+    content: bytes | None = None,
 ) -> Artifact:
     """The artifact `helm push` would make of `archive`, created at `created_epoch`.
 
     `meta` must be the Chart.yaml inside `archive` (not checked here).
-    With upstream=None the manifest is byte-equal to Helm's for the same
-    creation time.
+    `content`, the uncompressed tar of `archive`, adds the CONTENT_DIGEST
+    annotation. With upstream=None and content=None the manifest is
+    byte-equal to Helm's for the same creation time.
     """
     md = chart_metadata(meta)
     name, version = md["name"], md["version"]
@@ -183,12 +200,14 @@ def build_artifact(
     if not TAG_RE.fullmatch(tag):
         raise PackageError(f"Chart.yaml: version {version!r} cannot be an OCI tag")
     config = go_json(md)
+    content_digest = sha256_digest(content) if content is not None else None
     manifest = go_json(
         {
             "schemaVersion": 2,
             "config": _descriptor(CONFIG_MEDIA_TYPE, config),
             "layers": [_descriptor(CHART_LAYER_MEDIA_TYPE, archive)],
-            "annotations": _annotations_of(md, created_rfc3339(created_epoch), upstream),
+            "annotations": _annotations_of(md, created_rfc3339(created_epoch), upstream,
+                                           content_digest),
         }
     )
     return Artifact(
@@ -198,4 +217,22 @@ def build_artifact(
         layer=archive,
         manifest=manifest,
         digest=sha256_digest(manifest),
+        content_digest=content_digest,
     )
+
+
+def content_digest_of(manifest: bytes) -> str | None:
+    """The CONTENT_DIGEST annotation of manifest bytes read back, if well formed.
+
+    The bytes come from a registry or a layout: anything that is not a
+    JSON object with a string annotation of the right shape is None.
+    """
+    try:
+        doc = json.loads(manifest)
+    except (ValueError, RecursionError):
+        return None
+    annotations = doc.get("annotations") if isinstance(doc, dict) else None
+    value = annotations.get(CONTENT_DIGEST) if isinstance(annotations, dict) else None
+    if isinstance(value, str) and _SHA256_RE.fullmatch(value):
+        return value
+    return None

@@ -5,17 +5,23 @@ The step between linting and publishing: nothing here talks to a registry.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import stat
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpkit.errors import BpkitError, LintFailed, PackageError
+from bpkit.errors import BpkitError, LintFailed, PackageError, UsageError
 from bpkit.helm import tgz
 from bpkit.history.epoch import source_date
 from bpkit.oci.artifact import Artifact, build_artifact
 from bpkit.problem import Problem
+from bpkit.source.discover import find_repo_root
 from bpkit.source.model import Blueprint
+from bpkit.text import show_path
 from bpkit.yamlio.load import display_path
 
 
@@ -45,7 +51,11 @@ class Package:
 
 
 def build_package(bp: Blueprint, problems: Sequence[Problem]) -> Package:
-    """Package a linted blueprint; LintFailed if its lint found errors."""
+    """Package a linted blueprint; LintFailed if its lint found errors.
+
+    The chart folder must resolve inside the blueprint's repository (the
+    nearest folder above it holding `.git`, else the blueprint folder).
+    """
     errors = [p for p in problems if p.is_error]
     if errors:
         raise LintFailed(f"{bp.display}: not packaged, lint found {len(errors)} "
@@ -56,13 +66,14 @@ def build_package(bp: Blueprint, problems: Sequence[Problem]) -> Package:
     assert name is not None and version is not None  # guaranteed by a clean lint
     epoch, source = source_date(bp.path)
     try:
-        data = tgz.build(bp.chart_dir, name=name, version=version, mtime=epoch)
+        data, tar = tgz.build_both(bp.chart_dir, name=name, version=version, mtime=epoch,
+                                   within=find_repo_root(bp.path))
     except PackageError as exc:  # its paths are relative to the chart folder: say which
         raise PackageError(f"{display_path(bp.chart_dir)}: {exc.message}") from None
     upstream = bp.upstream if not bp.no_upstream else None
     try:
         artifact = build_artifact(bp.chart.data, data, created_epoch=epoch,
-                                  upstream=_strings(upstream))
+                                  upstream=_strings(upstream), content=tar)
     except BpkitError as exc:
         raise type(exc)(f"{bp.display}: {exc.message}") from None
     return Package(blueprint=bp, archive_name=tgz.archive_name(name, version), archive=data,
@@ -76,13 +87,60 @@ def _strings(upstream: dict[str, object] | None) -> dict[str, str] | None:
     return {k: v for k, v in upstream.items() if isinstance(v, str)}
 
 
+def check_out_dir(out_dir: Path, blueprints: Sequence[Blueprint]) -> None:
+    """Refuse an output folder inside a chart folder: the next run would package its archives."""
+    out = Path(os.path.realpath(out_dir))
+    for bp in blueprints:
+        chart = Path(os.path.realpath(bp.chart_dir))
+        if out == chart or out.is_relative_to(chart):
+            raise UsageError(f"--out {show_path(str(out_dir))}: inside the chart folder "
+                             f"{display_path(bp.chart_dir)}; choose a folder outside it")
+
+
 def write_archive(package: Package, out_dir: Path) -> Path:
-    """Write the .tgz atomically; an identical existing file is left alone."""
+    """Write the .tgz atomically; an identical existing file is left alone.
+
+    The bytes go to a temporary file that `mkstemp` creates exclusively
+    (O_CREAT|O_EXCL, an unpredictable name) in the output folder, then
+    renamed over the target: a link planted at a guessable name cannot
+    redirect the write, and a reader never sees half an archive.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / package.archive_name
-    if target.is_file() and target.read_bytes() == package.archive:
+    if _same_bytes(target, package.archive):
         return target
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(package.archive)
-    tmp.replace(target)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{package.archive_name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(package.archive)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return target
+
+
+def _same_bytes(target: Path, data: bytes) -> bool:
+    """Whether `target` is a regular file (not a link) holding exactly `data`."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(len(data) + 1) == data
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
