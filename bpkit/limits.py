@@ -42,3 +42,6 @@ DEFAULT_RETRY_BUDGET = 30.0
 #: Seconds to wait for a TCP/TLS connection, and for each answer.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
+
+#: Seconds one batch git command (`cat-file --batch`) may take.
+GIT_SECONDS = 120.0
