@@ -45,3 +45,7 @@ READ_TIMEOUT = 30.0
 
 #: Seconds one batch git command (`cat-file --batch`) may take.
 GIT_SECONDS = 120.0
+
+#: distribution's limit on a manifest it accepts (4 MiB): a manifest read
+#: back that is larger is not one bpkit wrote.
+OCI_MANIFEST_MAX_BYTES = 4 * 1024 * 1024

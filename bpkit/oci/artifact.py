@@ -236,3 +236,28 @@ def content_digest_of(manifest: bytes) -> str | None:
     if isinstance(value, str) and _SHA256_RE.fullmatch(value):
         return value
     return None
+
+
+def same_release(ours: Artifact, served: bytes) -> bool:
+    """Whether manifest bytes read back are `ours` with the chart compressed elsewhere.
+
+    True when `served` carries our CONTENT_DIGEST (the same tar) and,
+    apart from the chart layer's digest and size (what another zlib
+    changes), is our manifest: the same config, media types and
+    annotations (creation time and upstream included).
+    """
+    if ours.content_digest is None or content_digest_of(served) != ours.content_digest:
+        return False
+    try:
+        theirs, mine = json.loads(served), json.loads(ours.manifest)
+    except (ValueError, RecursionError):
+        return False
+    layers = theirs.get("layers") if isinstance(theirs, dict) else None
+    if not (isinstance(layers, list) and len(layers) == 1 and isinstance(layers[0], dict)):
+        return False
+
+    def without_layer_bytes(manifest: dict[str, Any]) -> dict[str, Any]:
+        layer = {k: v for k, v in manifest["layers"][0].items() if k not in ("digest", "size")}
+        return {**manifest, "layers": [layer]}
+
+    return without_layer_bytes(theirs) == without_layer_bytes(mine)

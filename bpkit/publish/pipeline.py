@@ -26,7 +26,7 @@ from bpkit.errors import (
     UsageError,
 )
 from bpkit.lint.engine import owning_blueprint
-from bpkit.oci.artifact import Artifact, sha256_digest
+from bpkit.oci.artifact import Artifact, same_release, sha256_digest
 from bpkit.package.build import Package, build_package
 from bpkit.problem import Problem
 from bpkit.source.model import Blueprint
@@ -35,6 +35,10 @@ Status = Literal["published", "unchanged", "overwritten", "would publish", "woul
                  "would refuse", "refused", "failed", "lint failed"]
 OK_STATUSES = {"published", "unchanged", "overwritten", "would publish", "would skip"}
 DEFAULT_JOBS = 4
+#: The tag holds this release with the chart compressed by another zlib.
+COMPRESSED_DIFFERENTLY = ("unchanged (compressed differently): the tag holds this release "
+                          "packaged by a zlib that compresses differently; its content digest "
+                          "(the uncompressed chart) is ours")
 _SETTLE_PAUSE = 0.25  # seconds before a push that failed is tried once more
 
 
@@ -183,6 +187,9 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
                 outcome.status, outcome.message = "would skip", "already published"
             elif force:
                 outcome.status, outcome.message = "would publish", f"would replace {existing}"
+            elif target.same_release(artifact) is not None:
+                outcome.status, outcome.digest = "would skip", existing
+                outcome.message = COMPRESSED_DIFFERENTLY
             else:
                 outcome.status = "would refuse"
                 outcome.message = f"already holds {existing}"
@@ -190,14 +197,21 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
         if targets.dest.registry is not None:
             result = _push_settled(target, artifact, force=force)
             outcome.status = result.status
-            if result.status == "unchanged":
+            if result.status == "unchanged" and result.compressed_differently:
+                outcome.digest, outcome.message = result.digest, COMPRESSED_DIFFERENTLY
+            elif result.status == "unchanged":
                 outcome.message = "already published"
             elif result.status == "overwritten":
                 outcome.message = f"replaced {result.previous_digest} (--force)"
         else:
             previous = target.existing_digest(artifact) if force else None
             written = target.push(artifact, force=force)
-            served = sha256_digest(target.read_manifest(artifact.name, artifact.tag))
+            manifest = target.read_manifest(artifact.name, artifact.tag)
+            served = sha256_digest(manifest)
+            if served != artifact.digest and not written and same_release(artifact, manifest):
+                outcome.status, outcome.digest = "unchanged", served
+                outcome.message = COMPRESSED_DIFFERENTLY
+                return outcome
             if served != artifact.digest:
                 raise ImmutableReleaseError(f"{outcome.reference} holds {served} after writing "
                                             f"{artifact.digest}")
