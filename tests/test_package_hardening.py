@@ -193,6 +193,26 @@ def test_lint_and_package_refuse_a_chart_folder_outside(monorepo: Path, secret: 
         build_package(load_blueprint(flux), [])
 
 
+def test_blueprint_folder_linked_out_of_the_repository_is_refused(
+        monorepo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere" / "evil"
+    shutil.copytree(monorepo / "platform" / "flux", elsewhere)
+    (elsewhere / "chart" / "templates").mkdir()
+    (elsewhere / "chart" / "templates" / "cm.yaml").write_bytes(SECRET)
+    (monorepo / "platform" / "evil").symlink_to(elsewhere)
+    for name in ("Chart.yaml", "blueprint.yaml"):  # a clean lint: bp-evil
+        path = elsewhere / ("chart" if name == "Chart.yaml" else "") / name
+        path.write_text(path.read_text().replace("bp-flux", "bp-evil"))
+    pkg = bpkit("package", "evil", cwd=monorepo)
+    assert pkg.code == 1, pkg.out + pkg.err
+    assert "outside the repository" in pkg.err
+    assert not any((monorepo / "dist").glob("bp-evil*"))
+    pub = bpkit("publish", "evil", "--format", "json", cwd=monorepo)
+    assert pub.code == 1
+    assert "outside the repository" in pub.out
+    assert not (monorepo / "dist" / "oci" / "index.json").exists()
+
+
 @pytest.mark.parametrize("out", ["platform/flux/chart", "platform/flux/chart/dist", "."])
 def test_out_inside_the_chart_folder_is_refused(monorepo: Path, out: str) -> None:
     cwd = monorepo / "platform" / "flux" / "chart" if out == "." else monorepo
@@ -203,6 +223,13 @@ def test_out_inside_the_chart_folder_is_refused(monorepo: Path, out: str) -> Non
     shown = "." if out == "." else "platform/flux/chart"  # relative to where it ran
     assert f"inside the chart folder {shown};" in r.err
     assert not list((monorepo / "platform" / "flux" / "chart").rglob("*.tgz"))
+
+
+def test_layout_inside_the_chart_folder_is_refused(monorepo: Path) -> None:
+    r = bpkit("publish", "flux", "--layout", "platform/flux/chart/oci", cwd=monorepo)
+    assert r.code == 2, r.err
+    assert "--layout platform/flux/chart/oci: inside the chart folder" in r.err
+    assert not (monorepo / "platform" / "flux" / "chart" / "oci").exists()
 
 
 def test_out_next_to_the_chart_is_fine(monorepo: Path) -> None:

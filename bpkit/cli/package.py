@@ -30,7 +30,7 @@ def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None) -> Non
     selected, problems = lint_selected(settings, blueprints, all_)
     out = Path(out_dir) if out_dir else settings.root / "dist"
     check_out_dir(out, selected)
-    packages, failed = prepare(selected, problems)
+    packages, failed = prepare(selected, problems, root=settings.root)
     print_problems(problems)
     for pkg in packages:
         path = write_archive(pkg, out)

@@ -76,7 +76,11 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
                              f"{tag.folder}/chart/Chart.yaml {found}", exit_code=1)
     dest = _destination(settings, registry, layout_dir, username, password_stdin, plain_http,
                         ca_file, retry_budget)
-    packages, outcomes = prepare(selected, problems)
+    if dest.layout is not None:  # inside a chart, the next release would package it
+        from bpkit.package.build import check_out_dir
+
+        check_out_dir(dest.layout, selected, option="--layout")
+    packages, outcomes = prepare(selected, problems, root=settings.root)
     print_problems(problems)
     progress = _progress(fmt)
     for outcome in outcomes:

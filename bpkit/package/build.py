@@ -50,11 +50,14 @@ class Package:
         return self.blueprint.version or ""
 
 
-def build_package(bp: Blueprint, problems: Sequence[Problem]) -> Package:
+def build_package(bp: Blueprint, problems: Sequence[Problem], *,
+                  root: Path | None = None) -> Package:
     """Package a linted blueprint; LintFailed if its lint found errors.
 
-    The chart folder must resolve inside the blueprint's repository (the
-    nearest folder above it holding `.git`, else the blueprint folder).
+    The chart folder must resolve inside `root`, the repository (default:
+    the nearest folder above the blueprint holding `.git`, else the
+    blueprint folder). The CLI passes its repository root, so a blueprint
+    folder that is itself a link out of the repository is refused too.
     """
     errors = [p for p in problems if p.is_error]
     if errors:
@@ -67,7 +70,7 @@ def build_package(bp: Blueprint, problems: Sequence[Problem]) -> Package:
     epoch, source = source_date(bp.path)
     try:
         data, tar = tgz.build_both(bp.chart_dir, name=name, version=version, mtime=epoch,
-                                   within=find_repo_root(bp.path))
+                                   within=root or find_repo_root(bp.path))
     except PackageError as exc:  # its paths are relative to the chart folder: say which
         raise PackageError(f"{display_path(bp.chart_dir)}: {exc.message}") from None
     upstream = bp.upstream if not bp.no_upstream else None
@@ -87,13 +90,14 @@ def _strings(upstream: dict[str, object] | None) -> dict[str, str] | None:
     return {k: v for k, v in upstream.items() if isinstance(v, str)}
 
 
-def check_out_dir(out_dir: Path, blueprints: Sequence[Blueprint]) -> None:
+def check_out_dir(out_dir: Path, blueprints: Sequence[Blueprint], *,
+                  option: str = "--out") -> None:
     """Refuse an output folder inside a chart folder: the next run would package its archives."""
     out = Path(os.path.realpath(out_dir))
     for bp in blueprints:
         chart = Path(os.path.realpath(bp.chart_dir))
         if out == chart or out.is_relative_to(chart):
-            raise UsageError(f"--out {show_path(str(out_dir))}: inside the chart folder "
+            raise UsageError(f"{option} {show_path(str(out_dir))}: inside the chart folder "
                              f"{display_path(bp.chart_dir)}; choose a folder outside it")
 
 

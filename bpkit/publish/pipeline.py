@@ -122,9 +122,13 @@ class _Targets:
                 close()
 
 
-def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
-            ) -> tuple[list[Package], list[Outcome]]:
-    """Package every blueprint whose lint is clean; the others become outcomes."""
+def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem], *,
+            root: Path | None = None) -> tuple[list[Package], list[Outcome]]:
+    """Package every blueprint whose lint is clean; the others become outcomes.
+
+    `root`, the repository every chart folder must resolve inside (the
+    command's repository root; default: each blueprint's own).
+    """
     by_blueprint: dict[Path, list[Problem]] = {bp.path: [] for bp in blueprints}
     for problem in problems:
         owner = owning_blueprint(problem.path, blueprints)
@@ -135,7 +139,7 @@ def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
     for bp in blueprints:
         where = _shown(bp)
         try:
-            packages.append(build_package(bp, by_blueprint[bp.path]))
+            packages.append(build_package(bp, by_blueprint[bp.path], root=root))
         except UsageError:
             raise  # e.g. a bad SOURCE_DATE_EPOCH: wrong for every blueprint, exit 2
         except BpkitError as exc:
