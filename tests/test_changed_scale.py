@@ -171,6 +171,15 @@ def test_json_and_matrix_escape_odd_names(odd_repo: Path, tmp_path: Path) -> Non
     assert written[1] == f"count={len(ODD) + 1}"
 
 
+def test_per_job_lists_refuse_names_a_shell_would_split(odd_repo: Path) -> None:
+    r = bpkit("changed", "--base", "HEAD~1", "--format", "matrix", "--per-job", "3",
+              cwd=odd_repo)
+    assert r.code == 2
+    assert r.out == ""
+    assert len(r.err.splitlines()) == 1 and "use --per-job 1" in r.err
+    assert "\x1b" not in r.err and "\n" not in r.err.rstrip("\n")
+
+
 def test_notes_on_stderr_are_escaped(odd_repo: Path) -> None:
     git(odd_repo, "rm", "-rq", "platform/evil\n::error::forged")
     commit(odd_repo, "delete the odd one")

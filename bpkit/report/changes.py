@@ -10,11 +10,15 @@ NUL-separated, for scripts (`xargs -0`); JSON escapes them by itself.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
+from bpkit.errors import UsageError
 from bpkit.history.changes import RENAMED, ChangeSet
 from bpkit.report.matrix import matrix as build_matrix
 from bpkit.text import printable
+
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9._/-]+")
 
 __all__ = ["as_json", "as_matrix", "names_nul", "names_text", "notes", "shown"]
 
@@ -40,8 +44,19 @@ def as_json(result: ChangeSet) -> str:
 
 
 def as_matrix(result: ChangeSet, per_job: int = 1) -> str:
-    """A GitHub Actions matrix as one line of compact JSON (safe in $GITHUB_OUTPUT)."""
+    """A GitHub Actions matrix as one line of compact JSON (safe in $GITHUB_OUTPUT).
+
+    Above one blueprint a job, paths are joined with spaces for a shell to
+    split (`bpkit publish $BLUEPRINTS`): a name a shell would split or
+    expand (spaces, `*`, quotes) is refused rather than published wrongly.
+    """
     targets = [(c.name, c.path) for c in result.targets]
+    if per_job > 1:
+        for _, path in targets:
+            if not _SHELL_SAFE.fullmatch(path):
+                raise UsageError(f"{shown(path)}: a folder name with characters other than "
+                                 "letters, digits, '.', '_', '-' cannot go in a space-separated "
+                                 "--per-job list; rename it or use --per-job 1")
     return json.dumps(build_matrix(targets, per_job), separators=(",", ":"), ensure_ascii=True)
 
 
