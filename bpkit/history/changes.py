@@ -33,7 +33,9 @@ never pays for it.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,13 +327,23 @@ class _WorktreeSide:
         return is_blueprint_dir(self._root / blueprint)
 
     def read(self, path: str) -> bytes | None:
-        file = self._root / path
+        """A regular file's bytes (not through a link, up to Helm's file limit), else None."""
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            if file.is_symlink() or not file.is_file():
-                return None
-            return file.read_bytes()
+            fd = os.open(self._root / path, flags)
         except OSError:
             return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > HELM_MAX_FILE_BYTES:
+                return None
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                data = fh.read(HELM_MAX_FILE_BYTES + 1)
+            return data if len(data) <= HELM_MAX_FILE_BYTES else None
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
 
     def blueprints(self, roots: Sequence[str]) -> list[str]:
         found: list[str] = []
