@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from bpkit.history.changes import ADDED, CHANGED, DELETED, RENAMED, changed_blueprints
-from tests.blueprints import write_blueprint
-from tests.clirun import bpkit
-from tests.test_changes import append, commit, git
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import bpkit
+from tests.helpers.git import append, commit, git
 
 ODD = ["evil\n::error::forged", "esc\x1b[2Jclear", "tab\there", "sp ace", "star*[x]?",
        "-dash", "uni-\u00e9\u202e"]

@@ -45,6 +45,7 @@ RANK = {
     "publish": 7,
     "verify": 7,
     "render": 8,
+    "scaffold": 8,
     "report": 9,
     "cli": 10,
 }

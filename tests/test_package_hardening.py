@@ -20,7 +20,7 @@ from bpkit.helm import chartfiles
 from bpkit.helm.chartfiles import collect, scan
 from bpkit.package.build import Package, build_package, write_archive
 from bpkit.source.model import load_blueprint
-from tests.clirun import bpkit
+from tests.helpers.cli import bpkit
 
 CHART = b"apiVersion: v2\nname: x\nversion: 1.0.0\n"
 SECRET = b"TOP SECRET, never in an archive\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -22,19 +21,14 @@ def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None) -> Non
     SOURCE_DATE_EPOCH, else the last commit touching the blueprint, else
     1980-01-01, so the same sources always give the same bytes.
     """
-    from bpkit.cli._common import lint_selected, print_problems, settings_here
-    from bpkit.package.build import check_out_dir, write_archive
-    from bpkit.publish.pipeline import prepare
+    from bpkit.cli._common import print_problems, settings_here
+    from bpkit.package.run import PackageOptions
+    from bpkit.package.run import package as run_package
 
-    settings = settings_here()
-    selected, problems = lint_selected(settings, blueprints, all_)
-    out = Path(out_dir) if out_dir else settings.root / "dist"
-    check_out_dir(out, selected)
-    packages, failed = prepare(selected, problems, root=settings.root)
-    print_problems(problems)
-    for pkg in packages:
-        path = write_archive(pkg, out)
+    options = PackageOptions(blueprints=blueprints, all=all_, out=out_dir)
+    run = run_package(settings_here(), options, on_lint=print_problems)
+    for path, pkg in run.written:
         click.echo(f"{path}  sha256:{pkg.sha256}")
-    for outcome in failed:
-        click.echo(f"bpkit: {outcome.message}", err=True)
-    sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
+    for failure in run.failed:
+        click.echo(f"bpkit: {failure.error.message}", err=True)
+    sys.exit(EXIT_OK if run.ok else EXIT_PROBLEMS)

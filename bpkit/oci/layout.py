@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bpkit.errors import ImmutableReleaseError, PackageError, RegistryError
-from bpkit.limits import OCI_MANIFEST_MAX_BYTES
+from bpkit.limits import OCI_MAX_MANIFEST_BYTES
 from bpkit.oci.artifact import MANIFEST_MEDIA_TYPE, Artifact, same_release, sha256_digest
 
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -200,7 +200,7 @@ class LayoutTarget:
         if artifact.content_digest is None:
             return False
         try:
-            if self.blob_path(current).stat().st_size > OCI_MANIFEST_MAX_BYTES:
+            if self.blob_path(current).stat().st_size > OCI_MAX_MANIFEST_BYTES:
                 return False
             served = self.read_blob(current)
         except (OSError, RegistryError):

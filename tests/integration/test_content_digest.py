@@ -14,7 +14,7 @@ import dataclasses
 import json
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,7 +24,9 @@ from bpkit.oci.artifact import CONTENT_DIGEST, Artifact, build_artifact, sha256_
 from bpkit.oci.layout import LayoutTarget
 from bpkit.package.build import Package, build_package
 from bpkit.source.model import load_blueprint
-from tests.integration.test_publish_cli import make_repo, results, run
+from tests.helpers.cli import Run
+from tests.helpers.git import platform_repo
+from tests.helpers.publish import run
 
 if TYPE_CHECKING:
     from tests.integration.conftest import RunningRegistry
@@ -53,7 +55,12 @@ def recompressed(pkg: Package, level: int) -> Artifact:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path)
+    return platform_repo(tmp_path)
+
+
+def results(r: Run) -> dict[str, dict[str, Any]]:
+    """`--format json` output, by chart name."""
+    return {row["name"]: row for row in json.loads(r.out)["results"]}
 
 
 def test_content_digest_is_the_uncompressed_tar(repo: Path) -> None:

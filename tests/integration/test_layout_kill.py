@@ -26,12 +26,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import REPO
-from tests.integration.test_publish_cli import CHARTS, TAG, make_repo
+from tests.helpers.cli import REPO
+from tests.helpers.git import PLATFORM, platform_repo
+from tests.helpers.publish import TAG
 
 pytestmark = pytest.mark.integration
 
 SEED = 20261201
+CHARTS = sorted(f"bp-{p.name}" for p in PLATFORM.iterdir() if (p / "blueprint.yaml").is_file())
 
 
 def start(repo: Path, layout: Path) -> subprocess.Popen[bytes]:
@@ -112,7 +114,7 @@ def rerun_completes(repo: Path, layout: Path) -> dict[str, str]:
 
 
 def test_kill_at_any_moment_then_rerun_completes(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path)
+    repo = platform_repo(tmp_path)
     # How long a whole run takes here, for the random delays.
     began = time.monotonic()
     rerun_completes(repo, tmp_path / "timing")

@@ -7,7 +7,6 @@ Helm runs in child processes (see helmcheck.py); calls run a few at a time.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 from ruamel.yaml import YAML
 
-from tests.clirun import Run, bpkit
+from tests.helpers.cli import Run, bpkit
+from tests.helpers.git import platform_repo
 
 try:
     from tests.integration import helmcheck
@@ -53,10 +53,7 @@ def parallel(fn: Callable[[str], _T], names: list[str]) -> dict[str, _T]:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    shutil.copytree(PLATFORM, root / "platform")
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "init"]):
-        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, timeout=30)
+    root = platform_repo(tmp_path, "init")
     (root / "home").mkdir()
     return root
 

@@ -1,0 +1,138 @@
+"""The two kinds of destination behind one interface: a registry, or an OCI layout.
+
+The pipeline sees only PublishTarget. RegistryPublisher wraps
+`bpkit.net.registry.RegistryTarget` (HTTP, retries, one more attempt when a
+concurrent publisher trips the registry's storage); LayoutPublisher wraps
+`bpkit.oci.layout.LayoutTarget` (a folder, locked while written) and reads
+the manifest back as a registry push does. Both answer in the same words
+(`Published`), so outcomes read the same whichever destination was used.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
+from bpkit.oci.artifact import Artifact, same_release, sha256_digest
+
+if TYPE_CHECKING:
+    from bpkit.net.registry import PushResult, RegistryTarget
+    from bpkit.oci.layout import LayoutTarget
+
+SETTLE_PAUSE = 0.25  # seconds before a push that failed is tried once more
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a push did to the tag."""
+
+    status: Literal["published", "unchanged", "overwritten"]
+    previous_digest: str | None  # what the tag held before; None: nothing
+    # "unchanged" because the tag holds this release compressed by another zlib
+    # (bpkit.oci.artifact.same_release); previous_digest is then what it holds.
+    compressed_differently: bool = False
+
+
+class PublishTarget(Protocol):
+    """A destination as the publish pipeline uses it (one instance per thread)."""
+
+    def existing_digest(self, artifact: Artifact) -> str | None:
+        """The digest the artifact's name:tag holds now, or None."""
+        ...
+
+    def same_release(self, artifact: Artifact) -> str | None:
+        """What the tag holds if it is this release compressed differently, else None."""
+        ...
+
+    def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
+        """Write the artifact's exact bytes unless the tag holds them; verify by reading back.
+
+        Raises ImmutableReleaseError when the tag holds other content and
+        `force` is False; BpkitError subclasses for everything else.
+        """
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class RegistryPublisher:
+    """PublishTarget for a registry namespace."""
+
+    def __init__(self, target: RegistryTarget) -> None:
+        self.target = target
+
+    def existing_digest(self, artifact: Artifact) -> str | None:
+        return self.target.existing_digest(artifact)
+
+    def same_release(self, artifact: Artifact) -> str | None:
+        return self.target.same_release(artifact)
+
+    def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
+        result = push_settled(self.target, artifact, force=force)
+        return Published(result.status, result.previous_digest, result.compressed_differently)
+
+    def close(self) -> None:
+        self.target.close()
+
+
+class LayoutPublisher:
+    """PublishTarget for a local OCI image layout folder."""
+
+    def __init__(self, target: LayoutTarget) -> None:
+        self.target = target
+
+    def existing_digest(self, artifact: Artifact) -> str | None:
+        return self.target.existing_digest(artifact)
+
+    def same_release(self, artifact: Artifact) -> str | None:
+        return self.target.same_release(artifact)
+
+    def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
+        previous = self.target.existing_digest(artifact) if force else None
+        written = self.target.push(artifact, force=force)
+        manifest = self.target.read_manifest(artifact.name, artifact.tag)
+        served = sha256_digest(manifest)
+        if served != artifact.digest and not written and same_release(artifact, manifest):
+            return Published("unchanged", served, compressed_differently=True)
+        if served != artifact.digest:
+            raise ImmutableReleaseError(f"{self.target.root}: {artifact.name}:{artifact.tag} "
+                                        f"holds {served} after writing {artifact.digest}")
+        if not written:
+            return Published("unchanged", artifact.digest)
+        return Published("published" if previous is None else "overwritten", previous)
+
+    def close(self) -> None:
+        """Nothing to release: the layout lock is held only while writing."""
+
+
+def push_settled(target: RegistryTarget, artifact: Artifact, *, force: bool) -> PushResult:
+    """Push; after a failure, one more attempt within what is left of the retry budget.
+
+    Two publishers of one release at once trip over docker-registry's
+    filesystem storage, which rewrites link files in place (truncate, then
+    write): a reader can meet an empty link and answer 500 (reading the tag)
+    or "blob unknown" (a manifest PUT), though nothing is wrong a moment
+    later. A fresh attempt settles it: its first request finds the tag
+    holding our digest, or the push goes through with the blobs already
+    there. Credentials and refusals are never retried; a budget spent on
+    retries leaves no time for another attempt.
+    """
+    budget = float(target.retry_budget)
+    start = time.monotonic()
+    try:
+        return target.push(artifact, force=force)
+    except (AuthError, ImmutableReleaseError, UsageError):
+        raise
+    except RegistryError:
+        left = budget - (time.monotonic() - start) - SETTLE_PAUSE
+        if left <= 0:
+            raise
+    time.sleep(SETTLE_PAUSE)
+    target.retry_budget = left
+    try:
+        return target.push(artifact, force=force)
+    finally:
+        target.retry_budget = budget
