@@ -3,8 +3,7 @@
 `Repo` runs the git executable directly (no gitpython objects): every call
 has a deadline, reads of trees and files are batched (`cat-file --batch`,
 see bpkit.history.changes), and `bpkit changed` does not pay gitpython's
-import. `Repo.calls` counts the git processes started, for tests that hold
-the count bounded.
+import.
 """
 
 from __future__ import annotations
@@ -36,8 +35,6 @@ def _env() -> dict[str, str]:
 class Repo:
     """A work tree's git repository plus the path from its top to the bpkit root."""
 
-    calls = 0  # git processes started by every Repo (tests read it)
-
     def __init__(self, root: Path) -> None:
         self.top = Path(root)
         if not Path(root).is_dir():
@@ -66,7 +63,6 @@ class Repo:
 
     def _exec(self, args: tuple[str, ...], *, cwd: Path | None = None,
               data: bytes | None = None) -> tuple[int, str, str, bytes]:
-        Repo.calls += 1
         try:
             proc = subprocess.run(["git", *args], cwd=cwd or self.top, input=data,
                                   capture_output=True, timeout=GIT_SECONDS, env=_env(),
