@@ -289,7 +289,10 @@ def _parse_tree(data: bytes, id_bytes: int) -> dict[bytes, _TreeEntry]:
         nul = data.find(b"\0", space + 1)
         if space < 0 or nul < 0 or nul + 1 + id_bytes > len(data):
             raise GitError("git cat-file: malformed tree object")
-        mode = int(data[pos:space], 8)
+        mode_text = data[pos:space]
+        if not mode_text.isdigit() or b"8" in mode_text or b"9" in mode_text:
+            raise GitError("git cat-file: malformed tree object")
+        mode = int(mode_text, 8)
         kind = "tree" if mode == 0o040000 else "commit" if mode == 0o160000 else "blob"
         oid = data[nul + 1:nul + 1 + id_bytes].hex()
         entries[data[space + 1:nul]] = _TreeEntry(mode, kind, oid)
@@ -314,7 +317,7 @@ def _batch_objects(out: bytes) -> Iterator[tuple[str, str, bytes]]:
         if len(data) != size:
             raise GitError("git cat-file: truncated answer")
         pos += size + 1  # the contents end with a newline of their own
-        yield oid.decode("ascii"), kind.decode("ascii"), data
+        yield oid.decode("ascii", "replace"), kind.decode("ascii", "replace"), data
 
 
 class _WorktreeSide:
