@@ -287,3 +287,16 @@ def test_temp_names_are_unpredictable_and_exclusive(monorepo: Path, tmp_path: Pa
         write_archive(pkg, tmp_path / f"out{i}")
     assert len(set(names)) == 3
     assert all(n.startswith(f".{pkg.archive_name}.") and n.endswith(".tmp") for n in names)
+
+
+def test_unwritable_out_is_one_line(monorepo: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    r = bpkit("package", "flux", "--out", str(tmp_path / "a-file" / "sub"), cwd=monorepo)
+    assert r.code == 1, r.err
+    assert r.err.splitlines() == [f"bpkit: error: {tmp_path}/a-file/sub: cannot write there: "
+                                  "Not a directory"]
+    pkg = package_of(monorepo)
+    (tmp_path / "out" / pkg.archive_name).mkdir(parents=True)  # a folder at the target name
+    with pytest.raises(PackageError, match=r"cannot write it: Is a directory$"):
+        write_archive(pkg, tmp_path / "out")
+    assert os.listdir(tmp_path / "out") == [pkg.archive_name]  # no temporary file left

@@ -107,13 +107,19 @@ def write_archive(package: Package, out_dir: Path) -> Path:
     The bytes go to a temporary file that `mkstemp` creates exclusively
     (O_CREAT|O_EXCL, an unpredictable name) in the output folder, then
     renamed over the target: a link planted at a guessable name cannot
-    redirect the write, and a reader never sees half an archive.
+    redirect the write, and a reader never sees half an archive. An output
+    folder that cannot be written is a PackageError naming it.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / package.archive_name
-    if _same_bytes(target, package.archive):
-        return target
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{package.archive_name}.", suffix=".tmp")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if _same_bytes(target, package.archive):
+            return target
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{package.archive_name}.",
+                                   suffix=".tmp")
+    except OSError as exc:
+        raise PackageError(f"{show_path(str(out_dir))}: cannot write there: "
+                           f"{exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(package.archive)
@@ -121,9 +127,12 @@ def write_archive(package: Package, out_dir: Path) -> Path:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644 & ~_umask())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise PackageError(f"{show_path(str(target))}: cannot write it: "
+                               f"{exc.strerror or exc}") from None
         raise
     return target
 
