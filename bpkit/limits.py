@@ -80,3 +80,6 @@ DOWNLOAD_DEADLINE = 120.0
 #: Redirects followed for one repository request (Helm and curl allow more;
 #: real repositories use one, to a CDN or release asset).
 MAX_REDIRECTS = 5
+
+#: A blob read back from a registry: a chart archive never holds more than Helm loads.
+OCI_MAX_BLOB_BYTES = HELM_MAX_CHART_BYTES

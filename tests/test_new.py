@@ -22,7 +22,7 @@ def test_new_overlay_lints_clean_with_strict(monorepo: Path) -> None:
         "README.md", "blueprint.yaml", "chart/Chart.yaml", "chart/values.yaml"]
     bp = load_blueprint(folder)
     assert bp.chart_name == "bp-vault" and bp.chart_version == "1.0.0"
-    assert bp.spec_version == "1.0.0" and bp.metadata_name == "bp-vault"
+    assert bp.spec["version"] == "1.0.0" and bp.metadata_name == "bp-vault"
     assert bp.upstream == {"chart": "vault", "version": "0.28.1",
                            "repo": "https://helm.releases.hashicorp.com"}
     # The whole tree still lints clean, with warnings counted as failures.

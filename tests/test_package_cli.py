@@ -42,7 +42,8 @@ def test_default_out_dir_path_and_sha256(monorepo: Path) -> None:
     archive = monorepo / "dist" / "bp-flux-1.0.0.tgz"
     assert printed(r) == {archive: hashlib.sha256(archive.read_bytes()).hexdigest()}
     names = [m.name for m in members(archive)]
-    assert names == ["bp-flux/Chart.yaml", "bp-flux/values.yaml"]
+    assert names == ["bp-flux/Chart.yaml", "bp-flux/values.yaml",
+                     "bp-flux/templates/catalyst-overlay-guard.yaml"]  # overlay mode
     for m in members(archive):
         assert m.mtime == DEFAULT_EPOCH and m.mode == 0o644 and m.isreg()
         assert (m.uid, m.gid, m.uname, m.gname) == (0, 0, "", "")
@@ -92,8 +93,9 @@ def test_helmignore_is_honoured(monorepo: Path) -> None:
     r = invoke("package", "flux", cwd=monorepo)
     assert r.code == 0, r.err
     names = [m.name for m in members(monorepo / "dist" / "bp-flux-1.0.0.tgz")]
-    assert names == ["bp-flux/Chart.yaml", "bp-flux/values.yaml", "bp-flux/templates/cm.yaml",
-                     "bp-flux/.helmignore"]
+    assert names == ["bp-flux/Chart.yaml", "bp-flux/values.yaml",
+                     "bp-flux/templates/catalyst-overlay-guard.yaml",  # overlay mode, walk order
+                     "bp-flux/templates/cm.yaml", "bp-flux/.helmignore"]
 
 
 def test_lint_errors_stop_only_that_blueprint(monorepo: Path) -> None:

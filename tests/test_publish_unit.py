@@ -50,6 +50,7 @@ class FakeRegistry:
 
     def __init__(self) -> None:
         self.tags: dict[str, str] = {}  # name -> digest
+        self.stored: dict[str, bytes] = {}  # digest -> manifest or blob bytes
         self.fail: dict[str, BaseException] = {}
         self.fail_times: dict[str, int] = {}  # how many calls fail; absent: all of them
         self.calls: dict[str, int] = {}
@@ -109,8 +110,15 @@ class FakeTarget:
             raise ImmutableReleaseError(f"{where} already holds {old}; refusing to replace it "
                                         f"with {artifact.digest}")
         self.registry.tags[artifact.name] = artifact.digest
+        self.registry.stored.update({artifact.digest: artifact.manifest, **dict(artifact.blobs)})
         return PushResult(where, artifact.digest, "published" if old is None else "overwritten",
                           old, 2, 7)
+
+    def get_manifest(self, name: str, reference: str) -> bytes:  # publish reads back
+        return self.registry.stored[reference]
+
+    def get_blob(self, name: str, digest: str, *, limit: int) -> bytes:
+        return self.registry.stored[digest]
 
     def close(self) -> None:
         self.closed = True

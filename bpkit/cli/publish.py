@@ -43,10 +43,14 @@ if TYPE_CHECKING:
               help="Blueprints pushed in parallel.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output for people, or JSON for scripts.")
+@click.option("--mode", type=click.Choice(["overlay", "bundle"]), default=None,
+              help="Release mode: overlay (values only, with an install guard) or bundle "
+                   "(the locked upstream chart inside). Default: [tool.bpkit] upstream-mode.")
 def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
             registry: str | None, layout_dir: str | None, username: str | None,
             password_stdin: bool, plain_http: bool, ca_file: str | None, force: bool,
-            dry_run: bool, retry_budget: float | None, jobs: int, fmt: str) -> None:
+            dry_run: bool, retry_budget: float | None, jobs: int, fmt: str,
+            mode: str | None) -> None:
     """Publish blueprints (names like flux, paths, or --all) as bp-NAME:VERSION.
 
     Each is linted, packaged reproducibly and pushed in Helm's exact OCI
@@ -63,7 +67,7 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
         blueprints=blueprints, all=all_, release_tag=release_tag, registry=registry,
         layout=layout_dir, username=username, password_stdin=password_stdin,
         plain_http=plain_http, ca_file=ca_file, force=force, dry_run=dry_run,
-        retry_budget=retry_budget, jobs=jobs)
+        retry_budget=retry_budget, jobs=jobs, mode=mode)
     interactive = fmt == "text" and sys.stderr.isatty()
 
     def progress(outcome: Outcome) -> None:

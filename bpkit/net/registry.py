@@ -275,13 +275,18 @@ class RegistryTarget:
     # -- pulling (upstream charts) ----------------------------------------------
 
     def get_manifest(self, name: str, tag: str) -> bytes:
-        """The manifest bytes `name:tag` holds (an OCI image manifest), bounded."""
+        """The manifest bytes `name:tag` (or `name@sha256:...`) holds, bounded.
+
+        Asked by digest, the bytes must hash to it (`bpkit verify REF@sha256:...`).
+        """
         from bpkit.limits import OCI_MAX_MANIFEST_BYTES
 
-        if not TAG_RE.fullmatch(tag):
-            raise UsageError(f"{self.ref.url}: '{tag}' is not a valid OCI tag")
+        by_digest = DIGEST_RE.fullmatch(tag) is not None
+        if not by_digest and not TAG_RE.fullmatch(tag):
+            raise UsageError(f"{self.ref.url}: '{tag}' is not a valid OCI tag or digest")
         self._start(push=False)
-        url = f"{self._base}/v2/{self.ref.repository(name)}/manifests/{quote(tag, safe='')}"
+        url = (f"{self._base}/v2/{self.ref.repository(name)}/manifests/"
+               f"{quote(tag, safe=':' if by_digest else '')}")
 
         def step() -> bytes:
             resp = self._request("GET", url, headers={"Accept": MANIFEST_ACCEPT},
@@ -291,7 +296,11 @@ class RegistryTarget:
                                     "not found (HTTP 404)")
             if resp.status_code != 200:
                 raise self._error("reading the manifest", resp)
-            return bytes(resp.content)
+            data = bytes(resp.content)
+            if by_digest and sha256_digest(data) != tag:
+                raise RegistryError(f"{self.ref.host}: manifest {tag} arrived with digest "
+                                    f"{sha256_digest(data)}")
+            return data
 
         return self._retrying("reading the manifest", step)
 

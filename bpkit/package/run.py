@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bpkit.errors import BpkitError, GitError, UsageError
+from bpkit.errors import BpkitError, GitError, PackageError, UsageError
 from bpkit.lint.engine import owning_blueprint
 from bpkit.lint.select import lint_selection
 from bpkit.package.build import Package, build_package, check_out_dir, write_archive
@@ -28,6 +28,7 @@ class PackageOptions:
     blueprints: tuple[str, ...] = ()  # names or paths
     all: bool = False
     out: str | None = None  # None: dist/ under the repository root
+    mode: str | None = None  # "overlay" | "bundle"; None: [tool.bpkit] upstream-mode
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,16 @@ class PackageRun:
         return not self.failed
 
 
-def package_clean(blueprints: Sequence[Blueprint], problems: Sequence[Problem], *,
+def package_clean(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
+                  mode_for: Callable[[Path], str] | None = None, *,
                   root: Path | None = None) -> tuple[list[Package], list[Unpackaged]]:
     """Package every blueprint whose lint is clean; the others say why not.
 
-    `root`, the repository every chart folder must resolve inside (the
-    command's repository root; default: each blueprint's own, see
-    `build_package`).
+    `mode_for(folder)` gives each blueprint's release mode (default overlay).
+    A package that would be hollow (see `bpkit.verify.hollow`) is refused
+    here, so neither `package` nor `publish` ever produces one. `root`, the
+    repository every chart folder must resolve inside (the command's
+    repository root; default: each blueprint's own, see `build_package`).
 
     UsageError (a bad SOURCE_DATE_EPOCH) and GitError (a shallow clone that
     cannot date the archives) are wrong for the whole run (exit 2): they are
@@ -70,12 +74,28 @@ def package_clean(blueprints: Sequence[Blueprint], problems: Sequence[Problem], 
     failed: list[Unpackaged] = []
     for bp in blueprints:
         try:
-            packages.append(build_package(bp, by_blueprint[bp.path], root=root))
+            mode = mode_for(bp.path) if mode_for is not None else "overlay"
+            package = build_package(bp, by_blueprint[bp.path], mode=mode, root=root)
+            _refuse_hollow(package)
+            packages.append(package)
         except (UsageError, GitError):
             raise
         except BpkitError as exc:
             failed.append(Unpackaged(bp, exc))
     return packages, failed
+
+
+def _refuse_hollow(package: Package) -> None:
+    """Run verify's checks on the artifact in memory; PackageError when any fails."""
+    from bpkit.verify.check import verify_artifact
+
+    report = verify_artifact(package.artifact)
+    if not report.ok:
+        first = report.findings[0]
+        more = f" (and {len(report.findings) - 1} more)" if len(report.findings) > 1 else ""
+        raise PackageError(f"{package.blueprint.group}/{package.blueprint.name}: refusing to "
+                           f"release {package.name}:{package.artifact.tag} ({package.mode}): "
+                           f"{first.message}{more}")
 
 
 def package(settings: Settings, options: PackageOptions, *,
@@ -87,7 +107,9 @@ def package(settings: Settings, options: PackageOptions, *,
     selected, problems = lint_selection(settings, options.blueprints, options.all)
     out = Path(options.out) if options.out else settings.root / "dist"
     check_out_dir(out, selected)  # before anything is packaged or written
-    packages, failed = package_clean(selected, problems, root=settings.root)
+    packages, failed = package_clean(
+        selected, problems, lambda path: options.mode or settings.mode_for(path),
+        root=settings.root)
     if on_lint is not None:
         on_lint(problems)
     written = [(write_archive(pkg, out), pkg) for pkg in packages]

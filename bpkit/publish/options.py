@@ -28,3 +28,4 @@ class PublishOptions:
     dry_run: bool = False
     retry_budget: float | None = None  # None: [tool.bpkit] retry-budget (default 30 s)
     jobs: int = DEFAULT_JOBS
+    mode: str | None = None  # "overlay" | "bundle"; None: [tool.bpkit] upstream-mode

@@ -98,14 +98,15 @@ class _Targets:
             target.close()
 
 
-def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem], *,
+def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
+            mode_for: Callable[[Path], str] | None = None, *,
             root: Path | None = None) -> tuple[list[Package], list[Outcome]]:
-    """Package every blueprint whose lint is clean; the others become outcomes.
+    """Package every blueprint whose lint is clean (and not hollow); the others are outcomes.
 
     `root`, the repository every chart folder must resolve inside (the
     command's repository root; default: each blueprint's own).
     """
-    packages, unpackaged = package_clean(blueprints, problems, root=root)
+    packages, unpackaged = package_clean(blueprints, problems, mode_for, root=root)
     failed = []
     for item in unpackaged:
         bp, exc = item.blueprint, item.error

@@ -68,7 +68,9 @@ def publish(settings: Settings, options: PublishOptions, *,
     dest = resolve_destination(settings, options, env=env, stdin=stdin)
     if dest.layout is not None:  # inside a chart, the next release would package it
         check_out_dir(dest.layout, selected, option="--layout")
-    packages, outcomes = prepare(selected, problems, root=settings.root)
+    packages, outcomes = prepare(selected, problems,
+                                 lambda path: options.mode or settings.mode_for(path),
+                                 root=settings.root)
     if on_lint is not None:
         on_lint(problems)
     if on_done is not None:

@@ -11,6 +11,7 @@ the manifest back as a registry push does. Both answer in the same words
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -72,6 +73,11 @@ class RegistryPublisher:
 
     def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
         result = push_settled(self.target, artifact, force=force)
+        if result.status != "unchanged":
+            # The push read the manifest back and matched its digest, so its
+            # bytes are ours; the blobs are read back here (2 more requests).
+            verify_served(self.target.ref.reference(artifact), artifact, artifact.manifest,
+                          lambda d, size: self.target.get_blob(artifact.name, d, limit=size))
         return Published(result.status, result.previous_digest, result.compressed_differently)
 
     def close(self) -> None:
@@ -102,10 +108,24 @@ class LayoutPublisher:
                                         f"holds {served} after writing {artifact.digest}")
         if not written:
             return Published("unchanged", artifact.digest)
+        verify_served(f"{self.target.root}:{artifact.name}:{artifact.tag}", artifact,
+                      self.target.read_manifest(artifact.name, artifact.tag),
+                      lambda d, size: self.target.read_blob(d))
         return Published("published" if previous is None else "overwritten", previous)
 
     def close(self) -> None:
         """Nothing to release: the layout lock is held only while writing."""
+
+
+def verify_served(reference: str, artifact: Artifact, manifest: bytes,
+                  read_blob: Callable[[str, int], bytes]) -> None:
+    """verify's checks on what the destination serves now, not on what we sent."""
+    from bpkit.verify.check import verify_manifest
+
+    report = verify_manifest(reference, manifest, read_blob, expected_digest=artifact.digest)
+    if not report.ok:
+        raise RegistryError(f"{reference} was pushed but what it serves is not sound: "
+                            f"{report.findings[0].message}")
 
 
 def push_settled(target: RegistryTarget, artifact: Artifact, *, force: bool) -> PushResult:

@@ -131,7 +131,8 @@ def test_helm_push_of_our_archive_matches_our_config_and_layer(
     assert theirs["config"] == ours["config"]
     assert theirs["layers"] == ours["layers"]
     extra = set(ours["annotations"]) - set(theirs["annotations"])
-    assert extra == {*UPSTREAM_KEYS, "io.openova.catalyst.content.digest"}
+    assert extra == UPSTREAM_KEYS | {"io.openova.catalyst.mode",
+                                     "io.openova.catalyst.content.digest"}
     same = set(theirs["annotations"]) - {"org.opencontainers.image.created"}
     assert {k: theirs["annotations"][k] for k in same} == {k: ours["annotations"][k]
                                                            for k in same}
