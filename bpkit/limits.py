@@ -51,6 +51,9 @@ DEFAULT_RETRY_BUDGET = 30.0
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 
+#: Seconds one git command may take (a batched `cat-file` included).
+GIT_SECONDS = 120.0
+
 #: A Helm repository's index.yaml. Big public indexes are tens of MiB (bitnami's
 #: was over 20 MiB before it was trimmed); 64 MiB leaves room for those while a
 #: lying or endless server costs bounded memory: the body is refused as soon as

@@ -246,27 +246,52 @@ def test_archive_name() -> None:
 
 
 class _Opens:
-    """Every path the process opens or lists while `active`."""
+    """Every path the process opens or lists while `active`.
+
+    The audit hook sees paths; names opened relative to a folder descriptor
+    (`dir_fd=`, how chartfiles opens everything) are joined to the folder
+    the descriptor holds, read from /proc.
+    """
 
     active = False
     seen: list[str] = []  # noqa: RUF012
 
     @classmethod
+    def record(cls, path: object, dir_fd: int | None = None) -> None:
+        if isinstance(path, int):
+            path, dir_fd = "", path
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str):
+            return
+        if dir_fd is not None and not os.path.isabs(path):
+            path = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), path)
+        cls.seen.append(os.path.normpath(os.path.abspath(path)))
+
+    @classmethod
     def hook(cls, event: str, args: tuple[object, ...]) -> None:
-        if cls.active and event in ("open", "os.listdir", "os.scandir") and args:
-            path = args[0]
-            if isinstance(path, bytes):
-                path = os.fsdecode(path)
-            if isinstance(path, str):
-                cls.seen.append(os.path.abspath(path))
+        if cls.active and event == "open" and args and not isinstance(args[0], int):
+            cls.record(args[0])
 
 
 sys.addaudithook(_Opens.hook)
+_real_open, _real_listdir = os.open, os.listdir
+
+
+def _open(path: str | bytes, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+    _Opens.record(path, dir_fd)
+    return _real_open(path, flags, mode, dir_fd=dir_fd)
+
+
+def _listdir(path: object = ".") -> list[str]:
+    _Opens.record(path)
+    return _real_listdir(path)  # type: ignore[call-overload,no-any-return]
 
 
 def opened_during(fn: object, *args: object) -> tuple[list[str], BaseException | None]:
     _Opens.seen = []
     _Opens.active = True
+    os.open, os.listdir = _open, _listdir  # type: ignore[assignment]
     error: BaseException | None = None
     try:
         fn(*args)  # type: ignore[operator]
@@ -274,6 +299,7 @@ def opened_during(fn: object, *args: object) -> tuple[list[str], BaseException |
         error = exc
     finally:
         _Opens.active = False
+        os.open, os.listdir = _real_open, _real_listdir
     return list(_Opens.seen), error
 
 
@@ -418,10 +444,11 @@ def test_unreadable_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (c / "locked").write_text("x")
     real_open = os.open
 
-    def deny(path: str | bytes, flags: int, mode: int = 0o777) -> int:
-        if os.fsdecode(path).endswith("/locked"):
+    def deny(path: str | bytes, flags: int, mode: int = 0o777, *,
+             dir_fd: int | None = None) -> int:
+        if os.path.basename(os.fsdecode(path)) == "locked":
             raise PermissionError(13, "Permission denied")
-        return real_open(path, flags, mode)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
 
     monkeypatch.setattr(os, "open", deny)
     with pytest.raises(PackageError, match=r"^locked: cannot read: Permission denied$"):

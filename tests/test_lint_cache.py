@@ -350,9 +350,11 @@ def test_recent_files_are_hashed_then_trusted_once_old(tree: Path,
     reads: list[str] = []
     real_open = os.open
 
-    def spy(path: str, *args: int) -> int:
-        reads.append(path)
-        return real_open(path, *args)
+    def spy(path: str, *args: int, **kwargs: int) -> int:
+        # A name opened relative to a folder descriptor is a chart file walk.
+        name = os.fsdecode(path)
+        reads.append(os.path.join(tree / "platform", name) if "dir_fd" in kwargs else name)
+        return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", spy)
     second, hits = run(tree)

@@ -97,6 +97,9 @@ class FakeTarget:
         self._enter(artifact)
         return self.registry.tags.get(artifact.name)
 
+    def same_release(self, artifact: Artifact) -> str | None:
+        return None  # the fake holds digests only (the real check: tests/integration)
+
     def push(self, artifact: Artifact, *, force: bool = False) -> PushResult:
         self._enter(artifact)
         where = f"{self.ref.host}/{self.ref.namespace}/{artifact.name}:{artifact.tag}"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
+import sys
 
 import click
 
@@ -29,7 +29,11 @@ FORMATS = ("names", "json", "matrix")
 @click.option("--all-if-unknown", is_flag=True,
               help="When the clone cannot tell (shallow, missing base, first commit), list "
                    "every blueprint with a warning instead of failing.")
-def changed(base: str, head: str | None, fmt: str, per_job: int, all_if_unknown: bool) -> None:
+@click.option("-z", "nul", is_flag=True,
+              help="With --format names: end each path with NUL instead of a line break, "
+                   "bytes unchanged (for xargs -0). Text output escapes control characters.")
+def changed(base: str, head: str | None, fmt: str, per_job: int, all_if_unknown: bool,
+            nul: bool) -> None:
     """List the blueprints whose blueprint.yaml or packaged chart files changed.
 
     Files .helmignore leaves out of the package, README files and other files
@@ -38,9 +42,14 @@ def changed(base: str, head: str | None, fmt: str, per_job: int, all_if_unknown:
     publish target (reported on stderr, or as "publish": false in json).
     """
     from bpkit.cli._common import settings_here
-    from bpkit.history.changes import RENAMED, UnknownHistoryError, changed_blueprints
-    from bpkit.report.matrix import matrix as build_matrix
+    from bpkit.errors import UsageError
+    from bpkit.history.changes import UnknownHistoryError, changed_blueprints
+    from bpkit.report import changes as report
+    from bpkit.text import printable
 
+    if nul and fmt != "names":
+        raise UsageError(f"-z goes with --format names, not --format {fmt} "
+                         "(JSON escapes odd names itself)")
     settings = settings_here()
     try:
         result = changed_blueprints(settings.root, base, head, roots=settings.roots,
@@ -49,21 +58,21 @@ def changed(base: str, head: str | None, fmt: str, per_job: int, all_if_unknown:
         raise UnknownHistoryError(f"{exc.message} (or pass --all-if-unknown to list every "
                                   "blueprint)") from None
     if result.warning:
-        click.echo(f"bpkit: warning: {result.warning}", err=True)
+        click.echo(f"bpkit: warning: {printable(result.warning)}", err=True)
     if fmt == "json":
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        click.echo(report.as_json(result))
         return
-    for change in result.changes:
-        if not change.publish:
-            click.echo(f"bpkit: {change.path}: deleted; not a publish target", err=True)
-        elif change.status == RENAMED:
-            click.echo(f"bpkit: {change.path}: renamed from {change.renamed_from}", err=True)
+    for note in report.notes(result):
+        click.echo(f"bpkit: {note}", err=True)
     if fmt == "names":
-        for change in result.targets:
-            click.echo(change.path)
+        if nul:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(report.names_nul(result))
+            sys.stdout.buffer.flush()
+        else:
+            click.echo(report.names_text(result), nl=False)
         return
-    targets = [(change.name, change.path) for change in result.targets]
-    matrix = json.dumps(build_matrix(targets, per_job), separators=(",", ":"))
+    matrix = report.as_matrix(result, per_job)
     click.echo(matrix)
     out_file = os.environ.get("GITHUB_OUTPUT")
     if out_file:

@@ -41,7 +41,8 @@ from bpkit.limits import (
 )
 from bpkit.text import show_path as _show
 
-__all__ = ["MAX_MTIME", "ArchiveMember", "archive_name", "build", "inspect", "pack"]
+__all__ = ["MAX_MTIME", "ArchiveMember", "archive_name", "build", "build_both", "inspect",
+           "pack", "pack_both", "recompress"]
 
 #: Largest mtime a USTAR header holds in 11 octal digits (year 2242).
 MAX_MTIME = 8**11 - 1
@@ -205,15 +206,33 @@ def _tar_member(name: str, data: bytes, mtime: int) -> bytes:
     return ext + _header(stand_in, len(data), mtime, b"0") + _pad(data)
 
 
-def _gzip(data: bytes) -> bytes:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY)
+def _gzip(data: bytes, level: int = 9) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS, 8, zlib.Z_DEFAULT_STRATEGY)
     body = compressor.compress(data) + compressor.flush()
     trailer = struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data) & 0xFFFFFFFF)
     return _GZIP_HEADER + body + trailer
 
 
+def recompress(tar: bytes, level: int) -> bytes:
+    """The .tgz of `tar` at another zlib level (tests: a zlib that compresses differently)."""
+    return _gzip(tar, level)
+
+
 def pack(entries: Sequence[Entry], *, name: str, mtime: int) -> bytes:
     """The .tgz bytes for `entries` (in the order given) under folder `name`."""
+    return pack_both(entries, name=name, mtime=mtime)[0]
+
+
+def pack_both(entries: Sequence[Entry], *, name: str, mtime: int,
+              level: int = 9) -> tuple[bytes, bytes]:
+    """The .tgz bytes and the tar bytes they compress.
+
+    The tar is the same on every machine; the gzip stream depends on the
+    zlib build (zlib-ng compresses differently), so the tar's digest is what
+    tells "the same release, compressed elsewhere" (see
+    `bpkit.oci.artifact.CONTENT_DIGEST`). `level` other than 9 is for tests
+    that play such a machine.
+    """
     _check_component(name, "chart name")
     _check_mtime(mtime)
     seen: set[str] = set()
@@ -227,19 +246,28 @@ def pack(entries: Sequence[Entry], *, name: str, mtime: int) -> bytes:
         seen.add(entry.path)
         parts.append(_tar_member(f"{name}/{entry.path}", entry.data, mtime))
     parts.append(_ZERO_BLOCK * 2)
-    return _gzip(b"".join(parts))
+    tar = b"".join(parts)
+    return _gzip(tar, level), tar
 
 
-def build(chart_dir: Path, *, name: str, version: str, mtime: int) -> bytes:
+def build(chart_dir: Path, *, name: str, version: str, mtime: int,
+          within: Path | None = None) -> bytes:
     """The reproducible .tgz of the chart in `chart_dir`.
 
     `name` is the top folder (Helm uses the chart's name); `version` is
     checked to make a valid file name (see `archive_name`); `mtime` is every
-    entry's timestamp, in seconds since the epoch (see `source_date`).
+    entry's timestamp, in seconds since the epoch (see `source_date`);
+    `within`, the repository the chart folder must resolve inside.
     """
+    return build_both(chart_dir, name=name, version=version, mtime=mtime, within=within)[0]
+
+
+def build_both(chart_dir: Path, *, name: str, version: str, mtime: int,
+               within: Path | None = None) -> tuple[bytes, bytes]:
+    """`build`'s .tgz and the uncompressed tar inside it (see `pack_both`)."""
     archive_name(name, version)
     _check_mtime(mtime)
-    return pack(collect(chart_dir), name=name, mtime=mtime)
+    return pack_both(collect(chart_dir, within=within), name=name, mtime=mtime)
 
 
 

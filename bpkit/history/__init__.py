@@ -1,3 +1,3 @@
 """Git history: small git functions, changed blueprints, archive timestamps, version-gate facts.
 
-Only this package imports gitpython, inside the functions that need it."""
+Only this package runs git (the executable, with deadlines; no git library)."""

@@ -28,20 +28,23 @@ with HEAD (or, for the version gate, with the working tree, since lint reads
 the working tree). Push semantics (`head` given): compare the two commits
 as they are, which also covers merge commits pushed to main.
 
-gitpython is imported inside the functions: `bpkit lint` without `--base`
-never pays for it.
+git runs as a plain subprocess through `bpkit.history.git.Repo`, with a
+deadline and batched reads: `bpkit lint` without `--base` never runs it.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Sequence
+import stat
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bpkit.errors import GitError, UsageError
 from bpkit.history.git import Repo, first_line
+from bpkit.limits import HELM_MAX_FILE_BYTES
 from bpkit.settings import DEFAULT_ROOTS
 from bpkit.source.discover import BLUEPRINT_FILE, CHART_DIR, blueprints_under, is_blueprint_dir
 from bpkit.source.lock import LOCK_FILE
@@ -163,49 +166,158 @@ class _Side(Protocol):
 
 
 class CommitSide:
-    def __init__(self, repo: Repo, sha: str) -> None:
-        self._tree = repo.tree(sha)
-        self._prefix = repo.prefix
+    """A commit, read through a few batched `git cat-file` commands.
 
-    def _get(self, path: str) -> Any:
-        try:
-            return self._tree / f"{self._prefix}{path}"
-        except (KeyError, TypeError, ValueError):
-            return None
+    Paths are resolved one folder level at a time, every tree of a level in
+    one `cat-file --batch` by object id (never by path, so no name can break
+    the line protocol), so a diff touching 1,000 blueprints costs a handful
+    of git processes whatever its size, and time linear in what is looked up.
+    """
+
+    def __init__(self, repo: Repo, sha: str) -> None:
+        self._repo = repo
+        self._sha = sha
+        self._prefix = repo.prefix
+        self._trees: dict[str, dict[bytes, _TreeEntry]] = {}  # tree id -> entries by name
+        self._root: str | None = None
+        self._entries: dict[str, _TreeEntry | None] = {}  # path (no prefix) -> entry
+        self._blobs: dict[str, bytes | None] = {}  # path -> bytes (None: not a readable file)
+
+    def _load_trees(self, oids: Iterable[str]) -> None:
+        todo = [o for o in dict.fromkeys(oids) if o not in self._trees]
+        if not todo:
+            return
+        out = self._repo.feed(("cat-file", "--batch"), "".join(f"{o}\n" for o in todo).encode())
+        for oid, kind, data in _batch_objects(out):
+            self._trees[oid] = _parse_tree(data, len(oid) // 2) if kind == "tree" else {}
+        for oid in todo:
+            self._trees.setdefault(oid, {})
+
+    def _lookup(self, paths: Iterable[str]) -> None:
+        """Fill `_entries` for `paths`, walking down from the commit's tree level by level."""
+        todo = [p for p in dict.fromkeys(paths) if p not in self._entries]
+        if not todo:
+            return
+        if self._root is None:
+            out = self._repo.feed(("cat-file", "--batch-check"), f"{self._sha}^{{tree}}\n".encode())
+            self._root = out.split(b" ", 1)[0].decode("ascii")
+        walks = {p: (f"{self._prefix}{p}".encode("utf-8", "surrogateescape").split(b"/"),
+                     _TreeEntry(0o040000, "tree", self._root)) for p in todo}
+        depth = 0
+        while walks:
+            self._load_trees(e.oid for _, e in walks.values())
+            going: dict[str, tuple[list[bytes], _TreeEntry]] = {}
+            for path, (parts, entry) in walks.items():
+                found = self._trees[entry.oid].get(parts[depth])
+                if found is None or depth + 1 == len(parts):
+                    self._entries[path] = found
+                elif found.kind != "tree":
+                    self._entries[path] = None
+                else:
+                    going[path] = (parts, found)
+            walks = going
+            depth += 1
+
+    def prefetch(self, blueprints: Sequence[str], files: Sequence[str] = ()) -> None:
+        """Look up, in a few git commands, the blueprints and files later asked about."""
+        self._lookup(f"{bp}/{name}" for bp in blueprints for name in (BLUEPRINT_FILE, CHART_DIR))
+        self.prefetch_files([*(f"{bp}/{CHART_DIR}/.helmignore" for bp in blueprints), *files])
+
+    def prefetch_files(self, paths: Sequence[str]) -> None:
+        """Read the regular files `paths` (up to Helm's file limit) in one `cat-file`."""
+        todo = [p for p in dict.fromkeys(paths) if p not in self._blobs]
+        self._lookup(todo)
+        wanted: dict[str, list[str]] = {}
+        for path in todo:
+            self._blobs[path] = None
+            entry = self._entries[path]
+            if entry is not None and entry.kind == "blob" and entry.mode != _SYMLINK_MODE:
+                wanted.setdefault(entry.oid, []).append(path)
+        if not wanted:
+            return
+        sizes = self._repo.feed(("cat-file", "--batch-check"),
+                                "".join(f"{oid}\n" for oid in wanted).encode())
+        small = []
+        for line in sizes.splitlines():
+            fields = line.split()
+            if len(fields) == 3 and fields[2].isdigit() and int(fields[2]) <= HELM_MAX_FILE_BYTES:
+                small.append(fields[0].decode("ascii"))
+        if not small:
+            return
+        out = self._repo.feed(("cat-file", "--batch"), "".join(f"{o}\n" for o in small).encode())
+        for oid, _, data in _batch_objects(out):
+            for path in wanted.get(oid, ()):
+                self._blobs[path] = data
 
     def exists(self, blueprint: str) -> bool:
-        bp = self._get(blueprint)
-        if bp is None or bp.type != "tree":
-            return False
-        return _tree_is_blueprint(bp)
+        self._lookup([f"{blueprint}/{BLUEPRINT_FILE}", f"{blueprint}/{CHART_DIR}"])
+        manifest = self._entries[f"{blueprint}/{BLUEPRINT_FILE}"]
+        chart = self._entries[f"{blueprint}/{CHART_DIR}"]
+        return ((manifest is not None and manifest.kind == "blob")
+                or (chart is not None and chart.kind == "tree"))
 
     def read(self, path: str) -> bytes | None:
-        obj = self._get(path)
-        if obj is None or obj.type != "blob" or obj.mode == _SYMLINK_MODE:
-            return None
-        data: bytes = obj.data_stream.read()
-        return data
+        if path not in self._blobs:
+            self.prefetch_files([path])
+        return self._blobs[path]
 
     def blueprints(self, roots: Sequence[str]) -> list[str]:
-        found: list[str] = []
-        for root in roots:
-            folder = self._get(root)
-            if folder is None or folder.type != "tree":
-                continue
-            for sub in folder.trees:
-                if not sub.name.startswith(".") and _tree_is_blueprint(sub):
-                    found.append(f"{root}/{sub.name}")
-        return sorted(found)
+        self._lookup(roots)
+        folders = [(root, e) for root in roots
+                   if (e := self._entries[root]) is not None and e.kind == "tree"]
+        self._load_trees(e.oid for _, e in folders)
+        candidates = [f"{root}/{name.decode('utf-8', 'surrogateescape')}"
+                      for root, e in folders for name, sub in self._trees[e.oid].items()
+                      if sub.kind == "tree" and not name.startswith(b".")]
+        self.prefetch(candidates)
+        return sorted(c for c in candidates if self.exists(c))
 
 
-def _tree_is_blueprint(tree: Any) -> bool:
-    """Git's view of `discover.is_blueprint_dir`."""
-    for item in tree:
-        if item.name == BLUEPRINT_FILE and item.type == "blob":
-            return True
-        if item.name == CHART_DIR and item.type == "tree":
-            return True
-    return False
+@dataclass(frozen=True)
+class _TreeEntry:
+    mode: int
+    kind: str  # "blob", "tree", "commit" (a submodule)
+    oid: str
+
+
+def _parse_tree(data: bytes, id_bytes: int) -> dict[bytes, _TreeEntry]:
+    """A raw git tree object: entries `<octal mode> <name>\\0<binary object id>`."""
+    entries: dict[bytes, _TreeEntry] = {}
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos)
+        nul = data.find(b"\0", space + 1)
+        if space < 0 or nul < 0 or nul + 1 + id_bytes > len(data):
+            raise GitError("git cat-file: malformed tree object")
+        mode_text = data[pos:space]
+        if not mode_text.isdigit() or b"8" in mode_text or b"9" in mode_text:
+            raise GitError("git cat-file: malformed tree object")
+        mode = int(mode_text, 8)
+        kind = "tree" if mode == 0o040000 else "commit" if mode == 0o160000 else "blob"
+        oid = data[nul + 1:nul + 1 + id_bytes].hex()
+        entries[data[space + 1:nul]] = _TreeEntry(mode, kind, oid)
+        pos = nul + 1 + id_bytes
+    return entries
+
+
+def _batch_objects(out: bytes) -> Iterator[tuple[str, str, bytes]]:
+    """`git cat-file --batch` output as (object id, type, contents); missing ones skipped."""
+    pos = 0
+    while pos < len(out):
+        end = out.find(b"\n", pos)
+        if end < 0:
+            raise GitError("git cat-file: truncated answer")
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) != 3 or not header[2].isdigit():  # "<oid> missing" and the like
+            continue
+        oid, kind, size_text = header
+        size = int(size_text)
+        data = out[pos:pos + size]
+        if len(data) != size:
+            raise GitError("git cat-file: truncated answer")
+        pos += size + 1  # the contents end with a newline of their own
+        yield oid.decode("ascii", "replace"), kind.decode("ascii", "replace"), data
 
 
 class _WorktreeSide:
@@ -216,13 +328,23 @@ class _WorktreeSide:
         return is_blueprint_dir(self._root / blueprint)
 
     def read(self, path: str) -> bytes | None:
-        file = self._root / path
+        """A regular file's bytes (not through a link, up to Helm's file limit), else None."""
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            if file.is_symlink() or not file.is_file():
-                return None
-            return file.read_bytes()
+            fd = os.open(self._root / path, flags)
         except OSError:
             return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > HELM_MAX_FILE_BYTES:
+                return None
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                data = fh.read(HELM_MAX_FILE_BYTES + 1)
+            return data if len(data) <= HELM_MAX_FILE_BYTES else None
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
 
     def blueprints(self, roots: Sequence[str]) -> list[str]:
         found: list[str] = []
@@ -436,6 +558,9 @@ def compare(repo: Repo, base: str, head: str | None, roots: Sequence[str],
         if status == "R" and old_bp and new_bp and old_bp != new_bp:
             renames.append((old_bp, new_bp))
 
+    for side in (base_side, head_side):
+        if isinstance(side, CommitSide):
+            side.prefetch(sorted(touched))
     rules = _Rules()
     found: dict[str, BlueprintChange] = {}
     for bp in sorted(touched):

@@ -5,8 +5,7 @@ touched the blueprint's folder, else 1980-01-01. `source_dates` answers
 many folders with one `git log` over their parent folders (about 50 ms for
 a thousand blueprints, where one `git log -1` each took 13 ms apiece), and
 asks git folder by folder only when the history has merges, whose
-simplification differs per path. git runs as a plain subprocess: neither
-`bpkit lint` nor packaging imports gitpython for this.
+simplification differs per path. git runs as a plain subprocess.
 """
 
 from __future__ import annotations

@@ -64,6 +64,9 @@ def version_gate(root: Path, base: str, settings: Settings) -> GateFacts:
         facts: dict[Path, ChangedVersion] = {}
         top = Path(root).resolve()
         side = CommitSide(repo, changes.base) if changes.base is not None else None
+        if side is not None:  # one batch for all of them
+            side.prefetch_files([f"{c.path}/{CHART_DIR}/{_CHART_FILE}"
+                                 for c in changes.changes if c.status == CHANGED])
         for change in changes.changes:
             if change.status != CHANGED:
                 continue

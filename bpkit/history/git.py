@@ -1,10 +1,10 @@
-"""Git as small functions: the one place bpkit runs git.
+"""Git as small functions: the one place bpkit runs git for comparing commits.
 
-gitpython is imported inside `Repo()`: `bpkit lint` without `--base` and
-every command that does not compare commits never pay for the import.
-Archive timestamps need only `git log`, so they use the plain subprocess
-functions below (`toplevel`, `log_touching`, `last_commit`) and never
-import gitpython at all.
+`Repo` runs the git executable directly (no git library): every call has
+a deadline, and reads of trees and files are batched (`cat-file --batch`,
+see bpkit.history.changes).
+Archive timestamps need only `git log`: the plain functions below
+(`toplevel`, `log_touching`, `last_commit`) stream it without a Repo.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import subprocess
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bpkit.errors import GitError
+from bpkit.limits import GIT_SECONDS
 
 __all__ = ["LogEntry", "Repo", "TopLevel", "first_line", "last_commit", "log_touching",
            "toplevel"]
@@ -36,51 +36,72 @@ def first_line(text: str) -> str:
     return "no message"
 
 
+def _env() -> dict[str, str]:
+    # Messages in English, whatever the locale (they are matched below), and
+    # never a prompt for credentials or an editor.
+    return {**os.environ, "LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"}
+
+
 class Repo:
-    """A gitpython repository plus the path from its top to the bpkit root."""
+    """A work tree's git repository plus the path from its top to the bpkit root."""
 
     def __init__(self, root: Path) -> None:
-        try:
-            import git  # slow import, only needed here
-        except ImportError as exc:  # gitpython absent, or no git executable
-            raise GitError(f"git is not available ({first_line(str(exc))}); "
-                           "comparing commits needs git") from None
-        self._git: Any = git
-        try:
-            self.repo: Any = git.Repo(root, search_parent_directories=True)
-        except (git.exc.InvalidGitRepositoryError, git.exc.NoSuchPathError):
+        self.top = Path(root)
+        if not Path(root).is_dir():
             raise GitError(f"{root}: not inside a git repository; comparing commits needs "
-                           "one (a clone with history)") from None
-        top = self.repo.working_tree_dir
-        if top is None:
-            self.repo.close()
-            raise GitError(f"{root}: a bare repository has no working tree")
-        self.top = Path(top).resolve()
+                           "one (a clone with history)")
+        status, out, err, _ = self._exec(
+            ("rev-parse", "--is-inside-work-tree", "--show-toplevel"), cwd=Path(root))
+        lines = out.splitlines()
+        if status != 0 or len(lines) != 2 or lines[0] != "true":
+            if "not a git repository" in err:
+                raise GitError(f"{root}: not inside a git repository; comparing commits needs "
+                               "one (a clone with history)")
+            if "work tree" in err or lines[:1] == ["false"]:
+                raise GitError(f"{root}: a bare repository has no working tree")
+            raise GitError(f"git rev-parse failed in {root}: {first_line(err)}")
+        self.top = Path(lines[1]).resolve()
         try:
             rel = Path(root).resolve().relative_to(self.top)
         except ValueError:
-            self.repo.close()
             raise GitError(f"{root}: outside the git repository at {self.top}") from None
         self.prefix = "" if rel == Path() else rel.as_posix() + "/"
         self._shallow: bool | None = None
 
     def close(self) -> None:
-        self.repo.close()
+        """Nothing stays open between calls; kept so callers need not know."""
+
+    def _exec(self, args: tuple[str, ...], *, cwd: Path | None = None,
+              data: bytes | None = None) -> tuple[int, str, str, bytes]:
+        try:
+            proc = subprocess.run(["git", *args], cwd=cwd or self.top, input=data,
+                                  capture_output=True, timeout=GIT_SECONDS, env=_env(),
+                                  check=False)
+        except FileNotFoundError:
+            raise GitError("git is not installed; comparing commits needs it") from None
+        except subprocess.TimeoutExpired:
+            raise GitError(f"git {args[0]} took more than {GIT_SECONDS:g} s in "
+                           f"{cwd or self.top}") from None
+        err = proc.stderr.decode("utf-8", "replace")
+        return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape"), err, proc.stdout
 
     def run(self, *args: str) -> tuple[int, str, str]:
-        try:
-            status, out, err = self.repo.git.execute(
-                ["git", *args], with_extended_output=True, with_exceptions=False,
-                strip_newline_in_stdout=False)
-        except self._git.exc.GitCommandNotFound:
-            raise GitError("git is not installed; comparing commits needs it") from None
-        return int(status), str(out), str(err)
+        """Exit status, stdout (undecodable bytes as surrogate escapes) and stderr."""
+        status, out, err, _ = self._exec(args)
+        return status, out, err
 
     def check(self, *args: str) -> str:
         status, out, err = self.run(*args)
         if status != 0:
             raise GitError(f"git {args[0]} failed in {self.top}: {first_line(err)}")
         return out
+
+    def feed(self, args: tuple[str, ...], data: bytes) -> bytes:
+        """Run git with `data` on stdin; its stdout as bytes (for `cat-file --batch`)."""
+        status, _, err, raw = self._exec(args, data=data)
+        if status != 0:
+            raise GitError(f"git {args[0]} failed in {self.top}: {first_line(err)}")
+        return raw
 
     def commit(self, ref: str) -> str | None:
         """The commit `ref` names, or None when the clone has no such commit."""
@@ -95,9 +116,6 @@ class Repo:
             out = self.check("rev-parse", "--is-shallow-repository")
             self._shallow = out.strip() == "true"
         return self._shallow
-
-    def tree(self, sha: str) -> Any:
-        return self.repo.commit(sha).tree
 
 
 # --------------------------------------------------------------------------

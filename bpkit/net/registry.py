@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
+from bpkit.limits import OCI_MAX_MANIFEST_BYTES
 from bpkit.net.auth import Challenge, parse_challenge
 from bpkit.net.http import (
     CONNECT_TIMEOUT,
@@ -48,7 +49,7 @@ from bpkit.net.http import (
     requests_module,
     ssl_reason,
 )
-from bpkit.oci.artifact import MANIFEST_MEDIA_TYPE, Artifact, sha256_digest
+from bpkit.oci.artifact import MANIFEST_MEDIA_TYPE, Artifact, same_release, sha256_digest
 from bpkit.oci.reference import DIGEST_RE, TAG_RE, RegistryRef, is_loopback_host, parse_registry
 from bpkit.text import one_line, redact
 
@@ -86,6 +87,9 @@ class PushResult:
     previous_digest: str | None  # what the tag held before (None: it did not exist)
     uploaded_blobs: int  # blobs sent; blobs the repository had already are not counted
     requests: int
+    # "unchanged" because the tag holds this release compressed by another zlib
+    # (see bpkit.oci.artifact.same_release); `digest` is then the tag's.
+    compressed_differently: bool = False
 
     @property
     def changed(self) -> bool:
@@ -215,6 +219,17 @@ class RegistryTarget:
                 requests=self._count - start_count,
             )
         if existing is not None and not force:
+            same = self.same_release(artifact, started=True)
+            if same is not None:
+                return PushResult(
+                    reference=where,
+                    digest=same,
+                    status="unchanged",
+                    previous_digest=same,
+                    uploaded_blobs=0,
+                    requests=self._count - start_count,
+                    compressed_differently=True,
+                )
             raise ImmutableReleaseError(
                 f"{where} already holds {existing}; refusing to replace it with "
                 f"{artifact.digest} (released versions are immutable: bump the chart "
@@ -243,6 +258,19 @@ class RegistryTarget:
             uploaded_blobs=uploaded,
             requests=self._count - start_count,
         )
+
+    def same_release(self, artifact: Artifact, *, started: bool = False) -> str | None:
+        """The tag's digest if it holds this release compressed differently, else None.
+
+        One GET of the tag's manifest, only for artifacts that record their
+        content digest (see bpkit.oci.artifact.same_release).
+        """
+        if artifact.content_digest is None:
+            return None
+        if not started:
+            self._start(push=False)
+        return self._retrying("reading the tag's manifest",
+                              lambda: self._served_same_release(artifact))
 
     # -- pulling (upstream charts) ----------------------------------------------
 
@@ -315,6 +343,20 @@ class RegistryTarget:
         return self._retrying("listing tags", step)
 
     # -- the steps ------------------------------------------------------------
+
+    def _served_same_release(self, artifact: Artifact) -> str | None:
+        resp = self._request(
+            "GET", self._manifest_url(artifact), headers={"Accept": MANIFEST_ACCEPT},
+            limit=OCI_MAX_MANIFEST_BYTES,
+        )
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise self._error("reading the tag's manifest", resp)
+        body = bytes(resp.content)
+        if len(body) > OCI_MAX_MANIFEST_BYTES or not same_release(artifact, body):
+            return None
+        return sha256_digest(body)
 
     def _check_artifact(self, artifact: Artifact) -> None:
         if not TAG_RE.fullmatch(artifact.tag):

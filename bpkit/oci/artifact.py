@@ -29,12 +29,22 @@ and two about what the release is (see the README's "Release modes"):
   archive, from `upstream.lock` (for a bundle: of the subchart inside)
 
 They win over chart annotations of the same name; empty ones are skipped.
+
+And one more, when the caller gives the uncompressed tar:
+
+* `io.openova.catalyst.content.digest`: "sha256:<hex>" of the tar inside
+  the .tgz. The tar is the same on every machine, the gzip stream is not
+  (zlib-ng, as Fedora ships, compresses differently), so a tag whose
+  manifest differs from ours but carries our content digest is the same
+  release compressed elsewhere, not another release.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -61,6 +71,8 @@ UPSTREAM_CHART = "io.openova.catalyst.upstream.chart"
 UPSTREAM_VERSION = "io.openova.catalyst.upstream.version"
 UPSTREAM_REPO = "io.openova.catalyst.upstream.repo"
 UPSTREAM_DIGEST = "io.openova.catalyst.upstream.digest"
+CONTENT_DIGEST = "io.openova.catalyst.content.digest"
+_SHA256_RE = re.compile(r"sha256:[0-9a-f]{64}")
 MODE = "io.openova.catalyst.mode"
 MODE_OVERLAY, MODE_BUNDLE, MODE_STANDALONE = "overlay", "bundle", "standalone"
 MODES = (MODE_OVERLAY, MODE_BUNDLE, MODE_STANDALONE)
@@ -84,6 +96,7 @@ class Artifact:
     layer: bytes  # the chart .tgz
     manifest: bytes  # exact manifest bytes
     digest: str  # "sha256:<hex>" of manifest
+    content_digest: str | None = None  # "sha256:<hex>" of the uncompressed tar, if recorded
 
     @cached_property
     def config_digest(self) -> str:
@@ -183,16 +196,20 @@ def build_artifact(
     upstream: Mapping[str, str] | None = None,
     mode: str | None = None,
     upstream_digest: str | None = None,
+    content: bytes | None = None,
 ) -> Artifact:
     """The artifact `helm push` would make of `archive`, created at `created_epoch`.
 
     `meta` must be the Chart.yaml inside `archive` (not checked here).
-    With upstream, mode and upstream_digest None the manifest is byte-equal
-    to Helm's for the same creation time.
+    `content`, the uncompressed tar of `archive`, adds the CONTENT_DIGEST
+    annotation. With upstream, mode, upstream_digest and content None the
+    manifest is byte-equal to Helm's for the same creation time.
     """
     if mode is not None and mode not in MODES:
         raise PackageError(f"release mode {mode!r} is not one of {', '.join(MODES)}")
-    release = {k: v for k, v in ((MODE, mode), (UPSTREAM_DIGEST, upstream_digest)) if v}
+    content_digest = sha256_digest(content) if content is not None else None
+    release = {k: v for k, v in ((MODE, mode), (UPSTREAM_DIGEST, upstream_digest),
+                                 (CONTENT_DIGEST, content_digest)) if v}
     md = chart_metadata(meta)
     name, version = md["name"], md["version"]
     if not NAME_COMPONENT_RE.fullmatch(name):
@@ -220,4 +237,47 @@ def build_artifact(
         layer=archive,
         manifest=manifest,
         digest=sha256_digest(manifest),
+        content_digest=content_digest,
     )
+
+
+def content_digest_of(manifest: bytes) -> str | None:
+    """The CONTENT_DIGEST annotation of manifest bytes read back, if well formed.
+
+    The bytes come from a registry or a layout: anything that is not a
+    JSON object with a string annotation of the right shape is None.
+    """
+    try:
+        doc = json.loads(manifest)
+    except (ValueError, RecursionError):
+        return None
+    annotations = doc.get("annotations") if isinstance(doc, dict) else None
+    value = annotations.get(CONTENT_DIGEST) if isinstance(annotations, dict) else None
+    if isinstance(value, str) and _SHA256_RE.fullmatch(value):
+        return value
+    return None
+
+
+def same_release(ours: Artifact, served: bytes) -> bool:
+    """Whether manifest bytes read back are `ours` with the chart compressed elsewhere.
+
+    True when `served` carries our CONTENT_DIGEST (the same tar) and,
+    apart from the chart layer's digest and size (what another zlib
+    changes), is our manifest: the same config, media types and
+    annotations (creation time and upstream included).
+    """
+    if ours.content_digest is None or content_digest_of(served) != ours.content_digest:
+        return False
+    try:
+        theirs, mine = json.loads(served), json.loads(ours.manifest)
+    except (ValueError, RecursionError):
+        return False
+    layers = theirs.get("layers") if isinstance(theirs, dict) else None
+    if not (isinstance(layers, list) and len(layers) == 1 and isinstance(layers[0], dict)):
+        return False
+
+    def without_layer_bytes(manifest: dict[str, Any]) -> dict[str, Any]:
+        layer = {k: v for k, v in manifest["layers"][0].items() if k not in ("digest", "size")}
+        return {**manifest, "layers": [layer]}
+
+    return without_layer_bytes(theirs) == without_layer_bytes(mine)

@@ -21,7 +21,9 @@ which is also what skopeo's `oci:PATH:REF` transport takes as REF.
 
 A release is immutable as in a registry: the same name:tag with the same
 digest is left alone ("already published"); with another digest it is
-refused unless forced. A replaced manifest's blobs stay in `blobs/` (the
+refused unless forced, except when that manifest is this release with the
+chart compressed by another zlib (`bpkit.oci.artifact.same_release`: the
+same uncompressed tar), which is left alone too. A replaced manifest's blobs stay in `blobs/` (the
 layout has no garbage collection; unreferenced blobs are allowed).
 
 Writes are atomic (temporary file in the same folder, fsync, rename) and
@@ -44,7 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from bpkit.errors import ImmutableReleaseError, PackageError, RegistryError
-from bpkit.oci.artifact import MANIFEST_MEDIA_TYPE, Artifact, sha256_digest
+from bpkit.limits import OCI_MAX_MANIFEST_BYTES
+from bpkit.oci.artifact import MANIFEST_MEDIA_TYPE, Artifact, same_release, sha256_digest
 
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 LAYOUT_VERSION = "1.0.0"
@@ -186,6 +189,24 @@ class LayoutTarget:
             raise RegistryError(f"{self.root}: {ref} is not in {_INDEX_FILE}")
         return self.read_blob(digest)
 
+    def same_release(self, artifact: Artifact) -> str | None:
+        """The digest name:tag holds if it is this release compressed differently, else None."""
+        current = self.existing_digest(artifact)
+        if current is None or current == artifact.digest:
+            return None
+        return current if self._holds_same_release(artifact, current) else None
+
+    def _holds_same_release(self, artifact: Artifact, current: str) -> bool:
+        if artifact.content_digest is None:
+            return False
+        try:
+            if self.blob_path(current).stat().st_size > OCI_MAX_MANIFEST_BYTES:
+                return False
+            served = self.read_blob(current)
+        except (OSError, RegistryError):
+            return False  # a missing or damaged manifest is not ours
+        return same_release(artifact, served)
+
     # -- writing -------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -268,6 +289,8 @@ class LayoutTarget:
                 index = self._load_index()
                 current = self._lookup(index, ref)
                 if current is not None and current != artifact.digest and not force:
+                    if self._holds_same_release(artifact, current):
+                        return False
                     raise ImmutableReleaseError(
                         f"{self.root}: {ref} is already published as {current}; "
                         f"refusing to replace it with {artifact.digest} (use --force)"

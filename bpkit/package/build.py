@@ -8,7 +8,11 @@ opt-out is packaged as it is (mode `standalone`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import stat
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +36,9 @@ from bpkit.package.bundle import (
     with_guard,
 )
 from bpkit.problem import Problem
+from bpkit.source.discover import find_repo_root
 from bpkit.source.model import Blueprint
+from bpkit.text import show_path
 from bpkit.upstream.cache import ChartCache
 from bpkit.yamlio.load import display_path
 
@@ -88,13 +94,17 @@ def epochs_for(blueprints: Sequence[Blueprint]) -> dict[Path, tuple[int, str]]:
 
 
 def build_package(bp: Blueprint, problems: Sequence[Problem], *, mode: str = MODE_OVERLAY,
-                  cache: ChartCache | None = None,
+                  cache: ChartCache | None = None, root: Path | None = None,
                   known_epoch: tuple[int, str] | None = None) -> Package:
     """Package a linted blueprint in `mode`; LintFailed if its lint found errors.
 
     Bundle mode reads `upstream.lock` and the cached upstream archive
     (`cache`, default the user's chart cache) and refuses without them.
     `known_epoch`: the timestamp and its source, when already known (`epochs_for`).
+    The chart folder must resolve inside `root`, the repository (default:
+    the nearest folder above the blueprint holding `.git`, else the
+    blueprint folder). The CLI passes its repository root, so a blueprint
+    folder that is itself a link out of the repository is refused too.
     """
     if mode not in REQUESTED_MODES:
         raise UsageError(f"release mode {mode!r}: expected overlay or bundle")
@@ -112,7 +122,7 @@ def build_package(bp: Blueprint, problems: Sequence[Problem], *, mode: str = MOD
     digest = None
     try:
         tgz.archive_name(name, version)
-        entries = collect(bp.chart_dir)
+        entries = collect(bp.chart_dir, within=root or find_repo_root(bp.path))
         if bp.no_upstream:
             mode = MODE_STANDALONE
         elif mode == MODE_BUNDLE:
@@ -123,14 +133,14 @@ def build_package(bp: Blueprint, problems: Sequence[Problem], *, mode: str = MOD
             entries = with_guard(entries, guard_template(name, version, upstream or {}))
             lock = read_usable_lock(bp.path, upstream)
             digest = lock.digest if lock is not None else None
-        data = tgz.pack(entries, name=name, mtime=epoch)
+        data, tar = tgz.pack_both(entries, name=name, mtime=epoch)
     except PackageError as exc:  # its paths are relative to the chart folder: say which
         if exc.message.startswith(bp.display):
             raise
         raise PackageError(f"{display_path(bp.chart_dir)}: {exc.message}") from None
     try:
         artifact = build_artifact(meta, data, created_epoch=epoch, upstream=upstream,
-                                  mode=mode, upstream_digest=digest)
+                                  mode=mode, upstream_digest=digest, content=tar)
     except BpkitError as exc:
         raise type(exc)(f"{bp.display}: {exc.message}") from None
     return Package(blueprint=bp, archive_name=tgz.archive_name(name, version), archive=data,
@@ -145,13 +155,70 @@ def _strings(upstream: dict[str, object] | None) -> dict[str, str] | None:
     return {k: v for k, v in upstream.items() if isinstance(v, str)}
 
 
+def check_out_dir(out_dir: Path, blueprints: Sequence[Blueprint], *,
+                  option: str = "--out") -> None:
+    """Refuse an output folder inside a chart folder: the next run would package its archives."""
+    out = Path(os.path.realpath(out_dir))
+    for bp in blueprints:
+        chart = Path(os.path.realpath(bp.chart_dir))
+        if out == chart or out.is_relative_to(chart):
+            raise UsageError(f"{option} {show_path(str(out_dir))}: inside the chart folder "
+                             f"{display_path(bp.chart_dir)}; choose a folder outside it")
+
+
 def write_archive(package: Package, out_dir: Path) -> Path:
-    """Write the .tgz atomically; an identical existing file is left alone."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write the .tgz atomically; an identical existing file is left alone.
+
+    The bytes go to a temporary file that `mkstemp` creates exclusively
+    (O_CREAT|O_EXCL, an unpredictable name) in the output folder, then
+    renamed over the target: a link planted at a guessable name cannot
+    redirect the write, and a reader never sees half an archive. An output
+    folder that cannot be written is a PackageError naming it.
+    """
     target = out_dir / package.archive_name
-    if target.is_file() and target.read_bytes() == package.archive:
-        return target
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(package.archive)
-    tmp.replace(target)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if _same_bytes(target, package.archive):
+            return target
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{package.archive_name}.",
+                                   suffix=".tmp")
+    except OSError as exc:
+        raise PackageError(f"{show_path(str(out_dir))}: cannot write there: "
+                           f"{exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(package.archive)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise PackageError(f"{show_path(str(target))}: cannot write it: "
+                               f"{exc.strerror or exc}") from None
+        raise
     return target
+
+
+def _same_bytes(target: Path, data: bytes) -> bool:
+    """Whether `target` is a regular file (not a link) holding exactly `data`."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(len(data) + 1) == data
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

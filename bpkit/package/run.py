@@ -15,7 +15,14 @@ from pathlib import Path
 from bpkit.errors import BpkitError, GitError, PackageError, UsageError
 from bpkit.lint.engine import owning_blueprint
 from bpkit.lint.select import lint_selection
-from bpkit.package.build import Package, build_package, epochs_for, packable, write_archive
+from bpkit.package.build import (
+    Package,
+    build_package,
+    check_out_dir,
+    epochs_for,
+    packable,
+    write_archive,
+)
 from bpkit.problem import Problem
 from bpkit.settings import Settings
 from bpkit.source.model import Blueprint
@@ -51,13 +58,15 @@ class PackageRun:
 
 
 def package_clean(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
-                  mode_for: Callable[[Path], str] | None = None,
-                  ) -> tuple[list[Package], list[Unpackaged]]:
+                  mode_for: Callable[[Path], str] | None = None, *,
+                  root: Path | None = None) -> tuple[list[Package], list[Unpackaged]]:
     """Package every blueprint whose lint is clean; the others say why not.
 
     `mode_for(folder)` gives each blueprint's release mode (default overlay).
     A package that would be hollow (see `bpkit.verify.hollow`) is refused
-    here, so neither `package` nor `publish` ever produces one.
+    here, so neither `package` nor `publish` ever produces one. `root`, the
+    repository every chart folder must resolve inside (the command's
+    repository root; default: each blueprint's own, see `build_package`).
 
     UsageError (a bad SOURCE_DATE_EPOCH) and GitError (a shallow clone that
     cannot date the archives) are wrong for the whole run (exit 2): they are
@@ -74,7 +83,7 @@ def package_clean(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
     for bp in blueprints:
         try:
             mode = mode_for(bp.path) if mode_for is not None else "overlay"
-            package = build_package(bp, by_blueprint[bp.path], mode=mode,
+            package = build_package(bp, by_blueprint[bp.path], mode=mode, root=root,
                                     known_epoch=epochs.get(bp.path))
             _refuse_hollow(package)
             packages.append(package)
@@ -105,10 +114,12 @@ def package(settings: Settings, options: PackageOptions, *,
     `on_lint` gets the lint problems before any archive is written.
     """
     selected, problems = lint_selection(settings, options.blueprints, options.all)
+    out = Path(options.out) if options.out else settings.root / "dist"
+    check_out_dir(out, selected)  # before anything is packaged or written
     packages, failed = package_clean(
-        selected, problems, lambda path: options.mode or settings.mode_for(path))
+        selected, problems, lambda path: options.mode or settings.mode_for(path),
+        root=settings.root)
     if on_lint is not None:
         on_lint(problems)
-    out = Path(options.out) if options.out else settings.root / "dist"
     written = [(write_archive(pkg, out), pkg) for pkg in packages]
     return PackageRun(written, failed, problems)

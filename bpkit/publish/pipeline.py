@@ -31,6 +31,10 @@ __all__ = ["DEFAULT_JOBS", "OK_STATUSES", "Destination", "Outcome", "Status", "p
 Status = Literal["published", "unchanged", "overwritten", "would publish", "would skip",
                  "would refuse", "refused", "failed", "lint failed"]
 OK_STATUSES = {"published", "unchanged", "overwritten", "would publish", "would skip"}
+#: The tag holds this release with the chart compressed by another zlib.
+COMPRESSED_DIFFERENTLY = ("unchanged (compressed differently): the tag holds this release "
+                          "packaged by a zlib that compresses differently; its content digest "
+                          "(the uncompressed chart) is ours")
 
 
 @dataclass
@@ -95,10 +99,14 @@ class _Targets:
 
 
 def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
-            mode_for: Callable[[Path], str] | None = None,
-            ) -> tuple[list[Package], list[Outcome]]:
-    """Package every blueprint whose lint is clean (and not hollow); the others are outcomes."""
-    packages, unpackaged = package_clean(blueprints, problems, mode_for)
+            mode_for: Callable[[Path], str] | None = None, *,
+            root: Path | None = None) -> tuple[list[Package], list[Outcome]]:
+    """Package every blueprint whose lint is clean (and not hollow); the others are outcomes.
+
+    `root`, the repository every chart folder must resolve inside (the
+    command's repository root; default: each blueprint's own).
+    """
+    packages, unpackaged = package_clean(blueprints, problems, mode_for, root=root)
     failed = []
     for item in unpackaged:
         bp, exc = item.blueprint, item.error
@@ -150,13 +158,18 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
                 outcome.status, outcome.message = "would skip", "already published"
             elif force:
                 outcome.status, outcome.message = "would publish", f"would replace {existing}"
+            elif (same := target.same_release(artifact)) is not None:
+                outcome.status, outcome.digest = "would skip", same
+                outcome.message = COMPRESSED_DIFFERENTLY
             else:
                 outcome.status = "would refuse"
                 outcome.message = f"already holds {existing}"
             return outcome
         result = target.publish(artifact, force=force)
         outcome.status = result.status
-        if result.status == "unchanged":
+        if result.compressed_differently:
+            outcome.digest, outcome.message = result.previous_digest, COMPRESSED_DIFFERENTLY
+        elif result.status == "unchanged":
             outcome.message = "already published"
         elif result.status == "overwritten":
             outcome.message = f"replaced {result.previous_digest} (--force)"

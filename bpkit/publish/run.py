@@ -14,6 +14,7 @@ from typing import TextIO
 
 from bpkit.errors import UsageError
 from bpkit.lint.select import lint_selection
+from bpkit.package.build import check_out_dir
 from bpkit.problem import Problem
 from bpkit.publish.destination import Destination, resolve_destination
 from bpkit.publish.options import PublishOptions
@@ -65,8 +66,11 @@ def publish(settings: Settings, options: PublishOptions, *,
             raise UsageError(f"release tag {options.release_tag} says {tag.version} but "
                              f"{tag.folder}/chart/Chart.yaml {found}", exit_code=1)
     dest = resolve_destination(settings, options, env=env, stdin=stdin)
+    if dest.layout is not None:  # inside a chart, the next release would package it
+        check_out_dir(dest.layout, selected, option="--layout")
     packages, outcomes = prepare(selected, problems,
-                                 lambda path: options.mode or settings.mode_for(path))
+                                 lambda path: options.mode or settings.mode_for(path),
+                                 root=settings.root)
     if on_lint is not None:
         on_lint(problems)
     if on_done is not None:

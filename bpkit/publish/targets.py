@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
-from bpkit.oci.artifact import Artifact, sha256_digest
+from bpkit.oci.artifact import Artifact, same_release, sha256_digest
 
 if TYPE_CHECKING:
     from bpkit.net.registry import PushResult, RegistryTarget
@@ -31,6 +31,9 @@ class Published:
 
     status: Literal["published", "unchanged", "overwritten"]
     previous_digest: str | None  # what the tag held before; None: nothing
+    # "unchanged" because the tag holds this release compressed by another zlib
+    # (bpkit.oci.artifact.same_release); previous_digest is then what it holds.
+    compressed_differently: bool = False
 
 
 class PublishTarget(Protocol):
@@ -38,6 +41,10 @@ class PublishTarget(Protocol):
 
     def existing_digest(self, artifact: Artifact) -> str | None:
         """The digest the artifact's name:tag holds now, or None."""
+        ...
+
+    def same_release(self, artifact: Artifact) -> str | None:
+        """What the tag holds if it is this release compressed differently, else None."""
         ...
 
     def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
@@ -61,6 +68,9 @@ class RegistryPublisher:
     def existing_digest(self, artifact: Artifact) -> str | None:
         return self.target.existing_digest(artifact)
 
+    def same_release(self, artifact: Artifact) -> str | None:
+        return self.target.same_release(artifact)
+
     def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
         result = push_settled(self.target, artifact, force=force)
         if result.status != "unchanged":
@@ -68,7 +78,7 @@ class RegistryPublisher:
             # bytes are ours; the blobs are read back here (2 more requests).
             verify_served(self.target.ref.reference(artifact), artifact, artifact.manifest,
                           lambda d, size: self.target.get_blob(artifact.name, d, limit=size))
-        return Published(result.status, result.previous_digest)
+        return Published(result.status, result.previous_digest, result.compressed_differently)
 
     def close(self) -> None:
         self.target.close()
@@ -83,10 +93,16 @@ class LayoutPublisher:
     def existing_digest(self, artifact: Artifact) -> str | None:
         return self.target.existing_digest(artifact)
 
+    def same_release(self, artifact: Artifact) -> str | None:
+        return self.target.same_release(artifact)
+
     def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
         previous = self.target.existing_digest(artifact) if force else None
         written = self.target.push(artifact, force=force)
-        served = sha256_digest(self.target.read_manifest(artifact.name, artifact.tag))
+        manifest = self.target.read_manifest(artifact.name, artifact.tag)
+        served = sha256_digest(manifest)
+        if served != artifact.digest and not written and same_release(artifact, manifest):
+            return Published("unchanged", served, compressed_differently=True)
         if served != artifact.digest:
             raise ImmutableReleaseError(f"{self.target.root}: {artifact.name}:{artifact.tag} "
                                         f"holds {served} after writing {artifact.digest}")

@@ -45,7 +45,7 @@ def table(outcomes: Sequence[Outcome], where: str, dry_run: bool) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
              for r in rows]
     for o in outcomes:
-        if o.message and not o.ok:
+        if o.message and (not o.ok or o.message.startswith("unchanged (compressed")):
             lines.append(f"{o.name}: {o.message}")
     ok = sum(o.ok for o in outcomes)
     verb = "checked against" if dry_run else "published to"

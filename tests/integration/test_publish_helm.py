@@ -115,7 +115,8 @@ def test_helm_push_of_our_archive_matches_our_config_and_layer(
     repo: Path, registry: RunningRegistry, tmp_path: Path
 ) -> None:
     """Helm pushing bpkit's .tgz makes the same config and layer; the manifest differs only
-    by bpkit's upstream annotations (and `created`, which Helm takes from the file mtime)."""
+    by bpkit's upstream and content-digest annotations (and `created`, which Helm takes
+    from the file mtime)."""
     out = tmp_path / "out"
     run(repo, "package", "flux", "--out", str(out))
     run(repo, "publish", "flux", "--registry", registry.url)
@@ -130,7 +131,8 @@ def test_helm_push_of_our_archive_matches_our_config_and_layer(
     assert theirs["config"] == ours["config"]
     assert theirs["layers"] == ours["layers"]
     extra = set(ours["annotations"]) - set(theirs["annotations"])
-    assert extra == UPSTREAM_KEYS | {"io.openova.catalyst.mode"}
+    assert extra == UPSTREAM_KEYS | {"io.openova.catalyst.mode",
+                                     "io.openova.catalyst.content.digest"}
     same = set(theirs["annotations"]) - {"org.opencontainers.image.created"}
     assert {k: theirs["annotations"][k] for k in same} == {k: ours["annotations"][k]
                                                            for k in same}

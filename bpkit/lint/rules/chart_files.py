@@ -6,6 +6,8 @@ published artifact), a dangling symlink, a symlink loop, a named pipe,
 socket or device, or a file over Helm's 5 MiB limit makes `bpkit package`
 refuse the chart; this rule reports each of them at lint time, every one
 with its own path. Files that `.helmignore` leaves out are not checked.
+The chart folder itself must resolve inside the repository: a `chart/`
+that is a symlink to a folder elsewhere would publish that folder.
 
 Passing::
 
@@ -24,6 +26,7 @@ from bpkit.errors import PackageError
 from bpkit.helm.chartfiles import VENDORED_FILES
 from bpkit.lint.context import Context
 from bpkit.problem import Level, Problem
+from bpkit.source.discover import find_repo_root
 from bpkit.source.model import Blueprint
 from bpkit.yamlio.load import display_path
 
@@ -40,7 +43,7 @@ def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     from bpkit.helm import chartfiles
 
     try:
-        _, offences = chartfiles.scan(bp.chart_dir)
+        _, offences = chartfiles.scan(bp.chart_dir, within=find_repo_root(bp.path))
     except PackageError as exc:
         yield Problem(display_path(bp.chart_dir), 0, 0, ID, LEVEL, str(exc))
         return
