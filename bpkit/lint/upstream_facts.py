@@ -1,0 +1,156 @@
+"""What the lint rules know about a blueprint's upstream chart, offline.
+
+The lock says which archive a wrapper was resolved against; the cache may
+hold that archive. Several rules ask the same questions (is there a lock,
+does it agree with values.yaml, what are the upstream's defaults), so the
+answers are memoised: locks per run (in the Context), parsed upstream
+defaults per digest for the whole process (content-addressed, so a digest
+always means the same bytes), which keeps 1,000 blueprints sharing a few
+upstreams fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bpkit.errors import BpkitError
+from bpkit.lint.context import Context
+from bpkit.problem import Problem
+from bpkit.source.lock import LOCK_FILE, UpstreamLock, read_lock
+from bpkit.source.model import Blueprint
+
+UPSTREAM_FIELDS = ("chart", "version", "repo")
+_KEPT = ("Chart.yaml", "values.yaml", "values.schema.json")
+_MAX_DIGESTS = 256  # parsed upstreams kept per process
+
+
+@dataclass(frozen=True)
+class UpstreamDefaults:
+    """An upstream chart's default values, schema and subchart names, from the cache."""
+
+    values: Any  # the parsed values.yaml (None: the chart has none, or it is empty)
+    schema: dict[str, Any] | None  # values.schema.json, when present and usable
+    subcharts: frozenset[str]  # Chart.yaml dependency names and aliases
+    unreadable: str | None = None  # why the cached archive could not be read
+
+    @property
+    def defines_keys(self) -> bool:
+        """Whether the chart says which top-level values it takes (else any key goes)."""
+        props = self.schema.get("properties") if self.schema is not None else None
+        return bool(self.values) and isinstance(self.values, dict) or bool(props)
+
+
+_DEFAULTS: OrderedDict[tuple[Path, str], UpstreamDefaults | None] = OrderedDict()
+
+
+def lock_of(bp: Blueprint, ctx: Context) -> tuple[UpstreamLock | None, list[Problem]]:
+    """The blueprint's lock and what is wrong with the file, read once per run."""
+    key = ("lock", bp.path)
+    if key not in ctx.memo:
+        ctx.memo[key] = read_lock(bp.path / LOCK_FILE)
+    found: tuple[UpstreamLock | None, list[Problem]] = ctx.memo[key]
+    return found
+
+
+def differences(bp: Blueprint, lock: UpstreamLock) -> list[tuple[str, str, Any]]:
+    """(field, value in the lock, value in values.yaml) for each field that differs."""
+    upstream = bp.upstream or {}
+    return [(name, getattr(lock, name), upstream.get(name)) for name in UPSTREAM_FIELDS
+            if getattr(lock, name) != upstream.get(name)]
+
+
+def pinned(bp: Blueprint) -> bool:
+    """Whether values.yaml names an upstream with chart, version and repo as strings."""
+    upstream = bp.upstream
+    return (not bp.no_upstream and upstream is not None
+            and all(isinstance(upstream.get(name), str) for name in UPSTREAM_FIELDS))
+
+
+def current_lock(bp: Blueprint, ctx: Context) -> UpstreamLock | None:
+    """The lock when it is readable and agrees with values.yaml (else upstream-lock says why)."""
+    if not pinned(bp):
+        return None
+    lock, _ = lock_of(bp, ctx)
+    if lock is None or differences(bp, lock):
+        return None
+    return lock
+
+
+def defaults_for(lock: UpstreamLock, cache_root: Path | None = None) -> UpstreamDefaults | None:
+    """The locked upstream's defaults, or None when the cache does not hold the chart."""
+    from bpkit.upstream.cache import ChartCache
+
+    cache = ChartCache(cache_root)
+    key = (cache.root, lock.digest)
+    if key in _DEFAULTS:
+        _DEFAULTS.move_to_end(key)
+        return _DEFAULTS[key]
+    data = cache.get(lock.digest)
+    if data is None:
+        return None  # not remembered: a later `upstream fetch` in this process may fill it
+    found = _parse(data, lock)
+    _DEFAULTS[key] = found
+    if len(_DEFAULTS) > _MAX_DIGESTS:
+        _DEFAULTS.popitem(last=False)
+    return found
+
+
+def known_upstream(bp: Blueprint, ctx: Context) -> tuple[UpstreamLock, UpstreamDefaults] | None:
+    """Lock and defaults when the lock is current and its chart is in the cache and readable."""
+    lock = current_lock(bp, ctx)
+    if lock is None:
+        return None
+    defaults = defaults_for(lock)
+    if defaults is None or defaults.unreadable is not None:
+        return None
+    return lock, defaults
+
+
+def _parse(data: bytes, lock: UpstreamLock) -> UpstreamDefaults:
+    from bpkit.helm.tgz import inspect
+    from bpkit.yamlio.load import parse
+
+    try:
+        members = inspect(data, keep=lambda path: path in _KEPT)
+    except BpkitError as exc:
+        return UpstreamDefaults(None, None, frozenset(), unreadable=exc.message)
+    files = {m.path: m.data for m in members if m.path in _KEPT and m.data is not None}
+    where = f"{lock.chart} {lock.version}"
+    values: Any = None
+    if "values.yaml" in files:
+        try:
+            text = files["values.yaml"].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return UpstreamDefaults(None, None, frozenset(),
+                                    unreadable=f"{where}: values.yaml is not UTF-8")
+        doc, _ = parse(text, Path("values.yaml"), f"{where}/values.yaml")
+        if doc is None:
+            return UpstreamDefaults(None, None, frozenset(),
+                                    unreadable=f"{where}: values.yaml does not parse")
+        values = doc.data
+    schema: dict[str, Any] | None = None
+    if "values.schema.json" in files:
+        try:
+            loaded = json.loads(files["values.schema.json"])
+        except (ValueError, RecursionError):
+            loaded = None
+        schema = loaded if isinstance(loaded, dict) else None
+    subcharts: set[str] = set()
+    if "Chart.yaml" in files:
+        try:
+            chart_doc, _ = parse(files["Chart.yaml"].decode("utf-8-sig"), Path("Chart.yaml"),
+                                 f"{where}/Chart.yaml")
+        except UnicodeDecodeError:
+            chart_doc = None
+        meta = chart_doc.data if chart_doc is not None else None
+        deps = meta.get("dependencies") if isinstance(meta, dict) else None
+        for dep in deps if isinstance(deps, list) else ():
+            if isinstance(dep, dict):
+                for name in (dep.get("name"), dep.get("alias")):
+                    if isinstance(name, str) and name:
+                        subcharts.add(name)
+    return UpstreamDefaults(values, schema, frozenset(subcharts))

@@ -1,0 +1,1 @@
+"""Upstream charts: the cache, the repository index, outdated pins and bumps."""
