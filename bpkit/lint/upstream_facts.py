@@ -41,7 +41,7 @@ class UpstreamDefaults:
     def defines_keys(self) -> bool:
         """Whether the chart says which top-level values it takes (else any key goes)."""
         props = self.schema.get("properties") if self.schema is not None else None
-        return bool(self.values) and isinstance(self.values, dict) or bool(props)
+        return (isinstance(self.values, dict) and bool(self.values)) or bool(props)
 
 
 _DEFAULTS: OrderedDict[tuple[Path, str], UpstreamDefaults | None] = OrderedDict()

@@ -10,6 +10,7 @@ wrong becomes a Problem, as for every other blueprint file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -88,12 +89,13 @@ def read_lock(path: Path) -> tuple[UpstreamLock | None, list[Problem]]:
     found: list[Problem] = []
     for key in ("chart", "version", "repo", "digest", "type"):
         if not isinstance(data.get(key), str):
-            found.append(doc.problem((key,), RULE_LOCK,
-                                     f"{key} is missing or not a string (re-run bpkit upstream lock)",
-                                     key=True))
+            found.append(doc.problem(
+                (key,), RULE_LOCK,
+                f"{key} is missing or not a string (re-run bpkit upstream lock)", key=True))
     if isinstance(data.get("digest"), str) and not DIGEST_RE.fullmatch(data["digest"]):
-        found.append(doc.problem(("digest",), RULE_LOCK,
-                                 "digest must be sha256:<64 hex digits> (re-run bpkit upstream lock)"))
+        found.append(doc.problem(
+            ("digest",), RULE_LOCK,
+            "digest must be sha256:<64 hex digits> (re-run bpkit upstream lock)"))
     if found:
         return None, [*problems, *found]
 
@@ -125,10 +127,8 @@ def write_lock(path: Path, lock: UpstreamLock) -> bool:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     return True
 

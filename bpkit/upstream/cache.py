@@ -8,6 +8,7 @@ here: `bpkit lint` reads this module.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -66,9 +67,7 @@ class ChartCache:
                 fh.write(data)
             os.replace(tmp, path)
         except BaseException:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
             raise
         return digest

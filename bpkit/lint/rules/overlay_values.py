@@ -89,6 +89,7 @@ def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
         return
     data: dict[Any, Any] = bp.values.data
     settings = ctx.settings
+    prefix: Path_ = ()
     if settings is not None and settings.mode_for(bp.path) == "bundle":
         sub = data.get(lock.chart)
         if not isinstance(sub, dict):
@@ -96,7 +97,6 @@ def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
         overlay, prefix = sub, (lock.chart,)
     else:
         overlay = {k: v for k, v in data.items() if k != _BLOCK}
-        prefix = ()
     yield from _Checker(bp.values, defaults, where, prefix).run(overlay)
 
 
@@ -140,7 +140,7 @@ class _Checker:
                 yield self._problem(
                     here, f"{_dotted(here)} is {describe_type(value)} here, but "
                     f"{describe_type(upstream)} in {self.where}'s defaults{mismatch}",
-                    Level.ERROR)
+                    Level.ERROR, key=True)
                 continue
             if isinstance(value, dict):
                 subview = _SchemaView(self.defaults.schema, sub)
@@ -177,8 +177,8 @@ class _Checker:
                     found.append(error)
                     if len(found) >= _MAX_SCHEMA_ERRORS:
                         break
-        except Exception:  # noqa: BLE001 - a broken or unresolvable upstream schema
-            return          # is the upstream's problem; the key checks still run
+        except Exception:  # a broken or unresolvable upstream schema is the upstream's
+            return          # problem; the key checks still run
         for error in found:
             path = tuple(str(p) for p in error.absolute_path)
             if error.validator == "additionalProperties" and isinstance(error.instance, dict):
