@@ -42,3 +42,30 @@ DEFAULT_RETRY_BUDGET = 30.0
 #: Seconds to wait for a TCP/TLS connection, and for each answer.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
+
+#: A Helm repository's index.yaml. Big public indexes are tens of MiB (bitnami's
+#: was over 20 MiB before it was trimmed); 64 MiB leaves room for those while a
+#: lying or endless server costs bounded memory: the body is refused as soon as
+#: Content-Length (or the bytes read) pass this, without reading the rest.
+HELM_INDEX_MAX_BYTES = 64 * 1024 * 1024
+
+#: YAML nodes (after alias expansion) in one index.yaml. A large real index has
+#: a few million; an alias bomb expands to billions and stops here, cheaply
+#: (sizes are counted per shared node, never expanded).
+HELM_INDEX_MAX_NODES = 20_000_000
+
+#: One upstream chart archive: Helm loads no chart whose files total more
+#: than HELM_MAX_CHART_BYTES, and the compressed archive is never larger.
+UPSTREAM_MAX_ARCHIVE_BYTES = HELM_MAX_CHART_BYTES
+
+#: An OCI manifest (the distribution spec lets registries refuse over 4 MiB).
+OCI_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+#: Seconds one download (an index or a chart) may take from the first byte
+#: asked to the last one read, across slow-drip answers that each stay
+#: within READ_TIMEOUT; retries have their own budget on top.
+DOWNLOAD_DEADLINE = 120.0
+
+#: Redirects followed for one repository request (Helm and curl allow more;
+#: real repositories use one, to a CDN or release asset).
+MAX_REDIRECTS = 5

@@ -23,6 +23,12 @@ FILES = {
     "values": ("catalystBlueprint:\n  " + UPSTREAM + "replicaCount: 1\n",
                "catalystBlueprint:\n  upstream: { chart: flux2, version: 2.13.0 }\n"),
     "upstream": (UPSTREAM.removeprefix("upstream: "), "{ chart: flux2 }\n"),
+    "upstream-lock": ("apiVersion: bpkit.openova.io/v1\nkind: UpstreamLock\nchart: flux2\n"
+                      "version: 2.13.0\nrepo: https://charts.example.com\n"
+                      "digest: sha256:" + "a" * 64 + "\ntype: application\n",
+                      "apiVersion: bpkit.openova.io/v1\nkind: UpstreamLock\nchart: flux2\n"
+                      "version: 2.13.0\nrepo: https://charts.example.com\n"
+                      "digest: sha256:abc\ntype: application\n"),
     "chart": ("apiVersion: v2\nname: bp-flux\nversion: 1.0.0\ntype: application\n",
               "apiVersion: v2\nname: bp-flux\nversion: [1]\n"),
     "blueprint": ("apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\n"

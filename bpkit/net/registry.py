@@ -244,6 +244,67 @@ class RegistryTarget:
             requests=self._count - start_count,
         )
 
+    # -- pulling (upstream charts) ----------------------------------------------
+
+    def get_manifest(self, name: str, tag: str) -> bytes:
+        """The manifest bytes `name:tag` holds (an OCI image manifest), bounded."""
+        from bpkit.limits import OCI_MAX_MANIFEST_BYTES
+
+        if not TAG_RE.fullmatch(tag):
+            raise UsageError(f"{self.ref.url}: '{tag}' is not a valid OCI tag")
+        self._start(push=False)
+        url = f"{self._base}/v2/{self.ref.repository(name)}/manifests/{quote(tag, safe='')}"
+
+        def step() -> bytes:
+            resp = self._request("GET", url, headers={"Accept": MANIFEST_ACCEPT},
+                                 limit=OCI_MAX_MANIFEST_BYTES)
+            if resp.status_code == 404:
+                raise RegistryError(f"{self.ref.host}/{self.ref.repository(name)}:{tag}: "
+                                    "not found (HTTP 404)")
+            if resp.status_code != 200:
+                raise self._error("reading the manifest", resp)
+            return bytes(resp.content)
+
+        return self._retrying("reading the manifest", step)
+
+    def get_blob(self, name: str, digest: str, *, limit: int) -> bytes:
+        """The blob `digest` of repository `name`, at most `limit` bytes, hash checked."""
+        if not DIGEST_RE.fullmatch(digest):
+            raise RegistryError(f"{self.ref.host}: blob digest '{digest}' is not sha256:<hex>")
+        self._start(push=False)
+        url = f"{self._base}/v2/{self.ref.repository(name)}/blobs/{digest}"
+
+        def step() -> bytes:
+            resp = self._request("GET", url, limit=limit)
+            if resp.status_code != 200:
+                raise self._error("reading a blob", resp)
+            data = bytes(resp.content)
+            if sha256_digest(data) != digest:
+                raise RegistryError(f"{self.ref.host}: blob {digest} arrived with digest "
+                                    f"{sha256_digest(data)}")
+            return data
+
+        return self._retrying("reading a blob", step)
+
+    def list_tags(self, name: str) -> list[str]:
+        """The tags of repository `name` (first page; for did-you-mean messages)."""
+        self._start(push=False)
+        url = f"{self._base}/v2/{self.ref.repository(name)}/tags/list?n=1000"
+
+        def step() -> list[str]:
+            resp = self._request("GET", url, limit=4 * 1024 * 1024)
+            if resp.status_code == 404:
+                return []
+            if resp.status_code != 200:
+                raise self._error("listing tags", resp)
+            try:
+                tags = resp.json().get("tags") or []
+            except (ValueError, AttributeError):
+                return []
+            return [t for t in tags if isinstance(t, str)]
+
+        return self._retrying("listing tags", step)
+
     # -- the steps ------------------------------------------------------------
 
     def _check_artifact(self, artifact: Artifact) -> None:
@@ -365,13 +426,14 @@ class RegistryTarget:
         *,
         headers: Mapping[str, str] | None = None,
         data: bytes | None = None,
+        limit: int | None = None,
     ) -> Any:
         """Send one request, answering an auth challenge once; classify failures."""
-        resp = self._send(method, url, headers, data)
+        resp = self._send(method, url, headers, data, limit=limit)
         if resp.status_code == 401:
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
             if self._answer_challenge(challenge, url):
-                resp = self._send(method, url, headers, data)
+                resp = self._send(method, url, headers, data, limit=limit)
         if resp.status_code in (401, 403):
             raise self._auth_failure(resp)
         if resp.status_code in RETRY_STATUSES:
@@ -391,6 +453,7 @@ class RegistryTarget:
         auth: str | None = None,
         registry_auth: bool = True,
         form: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> Any:
         requests = requests_module()
         merged = dict(headers or {})
@@ -411,9 +474,12 @@ class RegistryTarget:
                 timeout=self.timeout,
                 verify=self.verify,
                 allow_redirects=method in ("GET", "HEAD"),
+                stream=limit is not None,
             )
             status = resp.status_code
-            if method != "HEAD":
+            if limit is not None:
+                self._read_bounded(resp, limit)
+            elif method != "HEAD":
                 _ = resp.content  # read now, so a dropped body fails here and is retried
             return resp
         except requests.exceptions.RequestException as exc:
@@ -421,6 +487,25 @@ class RegistryTarget:
         finally:
             if self.on_request is not None:
                 self.on_request(method, redact(path, self._secrets), status)
+
+    def _read_bounded(self, resp: Any, limit: int) -> None:
+        """Read a streamed body into `resp.content`, refusing more than `limit` bytes."""
+        try:
+            length = resp.headers.get("Content-Length")
+            if length is not None and length.strip().isdigit() and int(length) > limit:
+                raise RegistryError(f"{self.ref.host}: answer of {int(length):,} bytes is over "
+                                    f"the {limit:,} bytes accepted; not read")
+            chunks, total = [], 0
+            for chunk in resp.iter_content(256 * 1024):
+                total += len(chunk)
+                if total > limit:
+                    raise RegistryError(f"{self.ref.host}: answer is over the {limit:,} bytes "
+                                        "accepted; not read further")
+                chunks.append(chunk)
+            resp._content = b"".join(chunks)  # what `resp.content` returns from now on
+            resp._content_consumed = True
+        finally:
+            resp.close()
 
     def _classify(self, exc: BaseException, url: str) -> Exception:
         requests = requests_module()

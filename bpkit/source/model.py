@@ -64,6 +64,11 @@ class Blueprint:
         return display_path(self.path)
 
     @property
+    def lock_path(self) -> Path:
+        """Where `bpkit upstream lock` pins the upstream (beside blueprint.yaml, not packaged)."""
+        return self.path / "upstream.lock"
+
+    @property
     def expected_chart_name(self) -> str:
         return f"bp-{self.name}"
 

@@ -1,1 +1,1 @@
-"""Upstream charts: the cache, the repository index, outdated pins and bumps."""
+"""Upstream charts: resolve, verify, cache and lock what a wrapper installs."""

@@ -293,7 +293,9 @@ def load(path: Path, display: str | None = None) -> tuple[Document | None, list[
     return parse(text, path, shown)
 
 
-def parse(text: str, path: Path, display: str) -> tuple[Document | None, list[Problem]]:
+def parse(text: str, path: Path, display: str, *,
+          max_nodes: int = MAX_EXPANDED_NODES) -> tuple[Document | None, list[Problem]]:
+    """Parse YAML text; `max_nodes` bounds the alias-expanded size (big for repository indexes)."""
     loader = _new_loader(text)
     try:
         root = loader.get_single_node()
@@ -305,7 +307,7 @@ def parse(text: str, path: Path, display: str) -> tuple[Document | None, list[Pr
         return None, [_file_problem(display, RULE_LIMITS, "nesting too deep to parse", 1, 1)]
     if root is None:
         return Document(path, display, None, None, text), []
-    problems = list(_walk_problems(root, display))
+    problems = list(_walk_problems(root, display, max_nodes))
     if any(p.rule == RULE_LIMITS for p in problems):
         return None, problems
     try:
@@ -332,7 +334,8 @@ def _syntax_problem(display: str, exc: MarkedYAMLError) -> Problem:
     return _file_problem(display, RULE_SYNTAX, _one_line(f"syntax error: {what}"), line, col)
 
 
-def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
+def _walk_problems(root: Node, display: str,
+                   max_nodes: int = MAX_EXPANDED_NODES) -> Iterator[Problem]:
     """Duplicate keys, recursive aliases, alias bombs and YAML 1.1 look-alikes, in one pass.
 
     Sizes are memoised per node, so a graph of shared (aliased) nodes is
@@ -379,7 +382,7 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
                     total += 1
                 else:
                     total += size(v)
-                if total > MAX_EXPANDED_NODES:
+                if total > max_nodes:
                     raise _TooBig(node)
             active.discard(ident)
         elif cls is SequenceNode:
@@ -390,7 +393,7 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
                     total += 1
                 else:
                     total += size(child)
-                if total > MAX_EXPANDED_NODES:
+                if total > max_nodes:
                     raise _TooBig(node)
             active.discard(ident)
         sizes[ident] = total
@@ -407,7 +410,7 @@ def _walk_problems(root: Node, display: str) -> Iterator[Problem]:
         mark = exc.node.start_mark
         yield _file_problem(
             display, RULE_LIMITS,
-            f"aliases expand this document past {MAX_EXPANDED_NODES:,} nodes "
+            f"aliases expand this document past {max_nodes:,} nodes "
             "(an alias bomb?); not loaded", mark.line + 1, mark.column + 1)
         return
     except RecursionError:
