@@ -24,7 +24,7 @@ _COMMANDS = {
     "publish": ("bpkit.cli.publish", "publish", "Lint, package and push charts to a registry."),
     "changed": ("bpkit.cli.changed", "changed", "List blueprints changed between two commits."),
     "render": ("bpkit.cli.render", "render", "Write Flux manifests that install blueprints."),
-    "upstream": ("bpkit.cli.upstream", "upstream", "Lock and fetch the upstream charts."),
+    "upstream": ("bpkit.cli.upstream", "upstream", "Lock, fetch, check and bump upstream charts."),
 }
 
 

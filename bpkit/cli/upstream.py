@@ -173,3 +173,9 @@ def fetch(paths: tuple[str, ...], ca_file: str | None, retry_budget: float | Non
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     click.echo(f"{len(chosen)} blueprint(s): {summary or 'nothing to do'}", err=True)
     sys.exit(EXIT_PROBLEMS if run.errors else EXIT_OK)
+
+
+from bpkit.cli.upstream_edit import bump, outdated  # noqa: E402 - they join this group
+
+for _command in (outdated, bump):
+    upstream.add_command(_command)

@@ -20,7 +20,8 @@ from typing import Any
 from bpkit.errors import BpkitError
 from bpkit.lint.context import Context
 from bpkit.problem import Problem
-from bpkit.source.lock import LOCK_FILE, UpstreamLock, read_lock
+from bpkit.settings import normalize_repo
+from bpkit.source.lock import UpstreamLock, read_lock
 from bpkit.source.model import Blueprint
 
 UPSTREAM_FIELDS = ("chart", "version", "repo")
@@ -51,7 +52,7 @@ def lock_of(bp: Blueprint, ctx: Context) -> tuple[UpstreamLock | None, list[Prob
     """The blueprint's lock and what is wrong with the file, read once per run."""
     key = ("lock", bp.path)
     if key not in ctx.memo:
-        ctx.memo[key] = read_lock(bp.path / LOCK_FILE)
+        ctx.memo[key] = read_lock(bp.lock_path)
     found: tuple[UpstreamLock | None, list[Problem]] = ctx.memo[key]
     return found
 
@@ -59,8 +60,15 @@ def lock_of(bp: Blueprint, ctx: Context) -> tuple[UpstreamLock | None, list[Prob
 def differences(bp: Blueprint, lock: UpstreamLock) -> list[tuple[str, str, Any]]:
     """(field, value in the lock, value in values.yaml) for each field that differs."""
     upstream = bp.upstream or {}
+
+    def same(name: str) -> bool:
+        locked, wanted = getattr(lock, name), upstream.get(name)
+        if name == "repo" and isinstance(wanted, str):
+            return normalize_repo(locked) == normalize_repo(wanted)  # as the resolver locks it
+        return bool(locked == wanted)
+
     return [(name, getattr(lock, name), upstream.get(name)) for name in UPSTREAM_FIELDS
-            if getattr(lock, name) != upstream.get(name)]
+            if not same(name)]
 
 
 def pinned(bp: Blueprint) -> bool:

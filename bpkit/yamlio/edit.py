@@ -11,6 +11,7 @@ because the text is never re-serialised.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -83,7 +84,7 @@ def apply_edits(text: str, edits: Sequence[Edit], *, display: str = "<yaml>") ->
         start, end = node.start_mark.index, node.end_mark.index
         spans.append((start, end, render_scalar(edit.value, node.style or None)))
     spans.sort(reverse=True)
-    for later, earlier in zip(spans, spans[1:], strict=False):
+    for later, earlier in itertools.pairwise(spans):
         if earlier[1] > later[0]:
             raise EditError(f"{display}: two edits touch the same text")
     for start, end, new in spans:
@@ -104,10 +105,9 @@ def _exact(doc: object, keypath: KeyPath) -> bool:
     """Whether every part of keypath exists (Document.node stops at the deepest prefix)."""
     data = getattr(doc, "data", None)
     for part in keypath:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
+        in_map = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not (in_map or in_list):
             return False
+        data = data[part]  # type: ignore[index]
     return True
