@@ -35,14 +35,17 @@ def blueprint_yaml(name: str, version: str = "1.0.0", depends: str = "") -> str:
 
 def write_blueprint(root: Path, name: str, *, version: str = "1.0.0",
                     upstream: tuple[str, str, str] | None = None, depends: str = "",
-                    group: str = "platform") -> Path:
+                    group: str = "platform", locked: bool = True) -> Path:
+    """A clean blueprint; `locked`: with an upstream.lock and its (synthetic) chart cached,
+    as after `bpkit upstream lock` and `fetch` (tests of `lock` itself start without)."""
     folder = root / group / name
     (folder / "chart").mkdir(parents=True, exist_ok=True)
     chart, up_version, repo = upstream or UPSTREAMS.get(name, (name, "1.0.0", "https://charts.example.com"))
     (folder / "blueprint.yaml").write_text(blueprint_yaml(name, version, depends))
     (folder / "chart" / "Chart.yaml").write_text(chart_yaml(name, version))
     (folder / "chart" / "values.yaml").write_text(values_yaml(chart, up_version, repo))
-    lock_blueprint(folder, chart, up_version, repo)
+    if locked:
+        lock_blueprint(folder, chart, up_version, repo)
     return folder
 
 
