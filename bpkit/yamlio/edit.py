@@ -79,9 +79,9 @@ def apply_edits(text: str, edits: Sequence[Edit], *, display: str = "<yaml>") ->
             raise EditError(f"{display}: {shown} is not a scalar")
         if node.style in ("|", ">"):
             raise EditError(f"{display}: {shown} is a block scalar; edit it by hand")
-        if node.anchor is not None:
-            raise EditError(f"{display}: {shown} carries an anchor; edit it by hand")
         start, end = node.start_mark.index, node.end_mark.index
+        if node.anchor is not None or body[start:start + 1] in ("&", "!"):
+            raise EditError(f"{display}: {shown} carries an anchor or a tag; edit it by hand")
         spans.append((start, end, render_scalar(edit.value, node.style or None)))
     spans.sort(reverse=True)
     for later, earlier in itertools.pairwise(spans):
