@@ -17,7 +17,13 @@ from bpkit.lint.engine import lint_paths
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings, load_settings
 from bpkit.source.lock import LOCK_FILE
-from tests.blueprints import lock_blueprint, upstream_chart, values_yaml, write_blueprint
+from tests.blueprints import (
+    lock_blueprint,
+    relock,
+    upstream_chart,
+    values_yaml,
+    write_blueprint,
+)
 from tests.clirun import bpkit
 from tests.test_rule_examples import apply_example, examples
 
@@ -275,13 +281,17 @@ def test_bundle_mode_checks_the_subtree_under_the_chart_name(monorepo: Path) -> 
     assert [(p.line, p.col) for p in overlay] == [(3, 1)]
 
 
-def test_parsed_defaults_are_kept_per_digest(monorepo: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parsed_defaults_are_kept_per_digest_and_on_disk(
+        monorepo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "fresh-cache"
+    monkeypatch.setenv("BPKIT_CACHE_DIR", str(cache))
+    for name in ("flux", "cert-manager"):
+        relock(monorepo / "platform" / name)
     data = upstream_chart(*FLUX[:2], values=FLUX_DEFAULTS)
     for index in range(5):
         folder = write_blueprint(monorepo, f"f{index}", upstream=FLUX)
         lock_blueprint(folder, *FLUX, data=data)
-        (folder / "chart/values.yaml").write_text(values_yaml(*FLUX, overlay="installCRDs: true\n"))
+        (folder / "chart/values.yaml").write_text(values_yaml(*FLUX, overlay="installCRD: 1\n"))
     upstream_facts._DEFAULTS.clear()
     calls: list[str] = []
     real = upstream_facts._parse
@@ -291,8 +301,27 @@ def test_parsed_defaults_are_kept_per_digest(monorepo: Path,
         return real(blob, lock)
 
     monkeypatch.setattr(upstream_facts, "_parse", counting)
-    assert lint(monorepo) == []
+    first = lint(monorepo)
     assert len(calls) == 3  # flux2 x5 share one; the fixture's flux and cert-manager
+    summaries = sorted((cache / "values/sha256").glob("*.json"))
+    assert len(summaries) == 3
+    upstream_facts._DEFAULTS.clear()  # as a new process would start
+    assert lint(monorepo) == first and len(calls) == 3  # read from the summaries
+    assert len(of(first, "overlay-values")) == 5
+    # A summary that does not read back is rebuilt from the chart.
+    for path in summaries:
+        path.write_text("{not json")
+    upstream_facts._DEFAULTS.clear()
+    assert lint(monorepo) == first and len(calls) == 6
+    # A cache that cannot be written still lints.
+    for path in summaries:
+        path.unlink()
+    (cache / "values/sha256").chmod(0o500)
+    try:
+        upstream_facts._DEFAULTS.clear()
+        assert lint(monorepo) == first
+    finally:
+        (cache / "values/sha256").chmod(0o700)
 
 
 def test_hostile_cached_archive_is_one_warning(monorepo: Path) -> None:

@@ -3,15 +3,21 @@
 The lock says which archive a wrapper was resolved against; the cache may
 hold that archive. Several rules ask the same questions (is there a lock,
 does it agree with values.yaml, what are the upstream's defaults), so the
-answers are memoised: locks per run (in the Context), parsed upstream
-defaults per digest for the whole process (content-addressed, so a digest
-always means the same bytes), which keeps 1,000 blueprints sharing a few
-upstreams fast.
+answers are memoised: locks per run (in the Context), an upstream's
+defaults per digest for the whole process and on disk. A digest always
+means the same bytes, so what was read from one chart once (its defaults
+as JSON, its schema, its subcharts, the schema errors of the defaults
+alone) is kept beside the cache as `values/sha256/<hex>.json`: the next
+lint reads that small file instead of unpacking the chart and parsing a
+values.yaml of thousands of lines again. A summary that does not read back
+is simply rebuilt from the chart; one that cannot be written is skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,14 +35,20 @@ _KEPT = ("Chart.yaml", "values.yaml", "values.schema.json")
 _MAX_DIGESTS = 256  # parsed upstreams kept per process
 
 
+SUMMARY_FORMAT = 1
+ErrorKey = tuple[tuple[str, ...], str, str]  # (path, validator, message)
+
+
 @dataclass(frozen=True)
 class UpstreamDefaults:
     """An upstream chart's default values, schema and subchart names, from the cache."""
 
-    values: Any  # the parsed values.yaml (None: the chart has none, or it is empty)
+    values: Any  # values.yaml as Helm sees it, JSON types (None: none, or empty)
     schema: dict[str, Any] | None  # values.schema.json, when present and usable
     subcharts: frozenset[str]  # Chart.yaml dependency names and aliases
     unreadable: str | None = None  # why the cached archive could not be read
+    # What the schema already refuses in the defaults alone (the upstream's problem).
+    default_errors: frozenset[ErrorKey] = frozenset()
 
     @property
     def defines_keys(self) -> bool:
@@ -97,10 +109,15 @@ def defaults_for(lock: UpstreamLock, cache_root: Path | None = None) -> Upstream
     if key in _DEFAULTS:
         _DEFAULTS.move_to_end(key)
         return _DEFAULTS[key]
-    data = cache.get(lock.digest)
-    if data is None:
-        return None  # not remembered: a later `upstream fetch` in this process may fill it
-    found = _parse(data, lock)
+    summary = _summary_path(cache.root, lock.digest)
+    # The summary stands for the chart, so it counts only while the chart is cached.
+    found = _read_summary(summary) if cache.path_for(lock.digest).is_file() else None
+    if found is None:
+        data = cache.get(lock.digest)
+        if data is None:
+            return None  # not remembered: a later `upstream fetch` may fill the cache
+        found = _parse(data, lock)
+        _write_summary(summary, found)
     _DEFAULTS[key] = found
     if len(_DEFAULTS) > _MAX_DIGESTS:
         _DEFAULTS.popitem(last=False)
@@ -139,7 +156,7 @@ def _parse(data: bytes, lock: UpstreamLock) -> UpstreamDefaults:
         if doc is None:
             return UpstreamDefaults(None, None, frozenset(),
                                     unreadable=f"{where}: values.yaml does not parse")
-        values = doc.data
+        values = _jsonable(doc.data)
     schema: dict[str, Any] | None = None
     if "values.schema.json" in files:
         try:
@@ -161,4 +178,66 @@ def _parse(data: bytes, lock: UpstreamLock) -> UpstreamDefaults:
                 for name in (dep.get("name"), dep.get("alias")):
                     if isinstance(name, str) and name:
                         subcharts.add(name)
-    return UpstreamDefaults(values, schema, frozenset(subcharts))
+    return UpstreamDefaults(values, schema, frozenset(subcharts),
+                            default_errors=_default_errors(schema, values))
+
+
+def _jsonable(data: Any) -> Any:
+    """Values as Helm sees them after its YAML-to-JSON step: string keys, JSON scalars."""
+    if isinstance(data, dict):
+        return {str(k): _jsonable(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_jsonable(v) for v in data]
+    if data is None or isinstance(data, (str, bool, int)):
+        return data
+    if isinstance(data, float) and math.isfinite(data):
+        return data
+    return str(data)  # dates, binary, nan: Helm's JSON conversion makes them strings
+
+
+def _default_errors(schema: dict[str, Any] | None, values: Any) -> frozenset[ErrorKey]:
+    if schema is None:
+        return frozenset()
+    try:
+        import jsonschema
+
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+        base = values if isinstance(values, dict) else {}
+        return frozenset(error_key(e) for e in cls(schema).iter_errors(base))
+    except Exception:  # a broken upstream schema: overlay-values skips schema checks
+        return frozenset()
+
+
+def error_key(error: Any) -> ErrorKey:
+    return (tuple(str(p) for p in error.absolute_path), str(error.validator), error.message)
+
+
+def _summary_path(root: Path, digest: str) -> Path:
+    return root / "values" / "sha256" / f"{digest.partition(':')[2]}.json"
+
+
+def _read_summary(path: Path) -> UpstreamDefaults | None:
+    try:
+        raw = json.loads(path.read_bytes())
+        if not isinstance(raw, dict) or raw.get("format") != SUMMARY_FORMAT:
+            return None
+        schema = raw["schema"]
+        return UpstreamDefaults(
+            values=raw["values"], schema=schema if isinstance(schema, dict) else None,
+            subcharts=frozenset(str(s) for s in raw["subcharts"]),
+            unreadable=raw["unreadable"] if isinstance(raw["unreadable"], str) else None,
+            default_errors=frozenset((tuple(p), str(v), str(m))
+                                     for p, v, m in raw["default_errors"]))
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def _write_summary(path: Path, found: UpstreamDefaults) -> None:
+    from bpkit.upstream.cache import atomic_write
+
+    body = {"format": SUMMARY_FORMAT, "values": found.values, "schema": found.schema,
+            "subcharts": sorted(found.subcharts), "unreadable": found.unreadable,
+            "default_errors": sorted([list(p), v, m] for p, v, m in found.default_errors)}
+    # A read-only cache: the chart is parsed again next time.
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        atomic_write(path, json.dumps(body, separators=(",", ":")).encode())

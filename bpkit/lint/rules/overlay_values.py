@@ -58,7 +58,7 @@ from typing import Any
 
 from bpkit.lint.context import Context
 from bpkit.lint.rules._common import describe_type
-from bpkit.lint.upstream_facts import UpstreamDefaults, current_lock, defaults_for
+from bpkit.lint.upstream_facts import UpstreamDefaults, current_lock, defaults_for, error_key
 from bpkit.problem import Level, Problem
 from bpkit.source.model import Blueprint
 from bpkit.text import one_line
@@ -169,11 +169,11 @@ class _Checker:
             cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
             validator = cls(schema)
             base = self.defaults.values if isinstance(self.defaults.values, dict) else {}
-            before = {_error_key(e) for e in validator.iter_errors(base)}
+            before = self.defaults.default_errors
             merged = _coalesce(base, overlay)
             found = []
             for error in validator.iter_errors(merged):
-                if _error_key(error) not in before:
+                if error_key(error) not in before:
                     found.append(error)
                     if len(found) >= _MAX_SCHEMA_ERRORS:
                         break
@@ -314,10 +314,6 @@ def _get(data: Any, path: Path_) -> Any:
             return None
         data = data[part]
     return data
-
-
-def _error_key(error: Any) -> tuple[Any, ...]:
-    return (tuple(error.absolute_path), error.validator, error.message)
 
 
 def _dotted(path: Path_) -> str:
