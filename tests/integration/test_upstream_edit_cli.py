@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from bpkit.source.lock import read_lock
 from tests.blueprints import write_blueprint
 from tests.clirun import Run, bpkit
 from tests.integration.upstream_repo import HelmRepoServer, publish, sha256
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import RunningRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +155,30 @@ def test_bump_at_the_newest_stable_changes_nothing(
     result = run(root, env, "upstream", "bump", "platform/flux")
     assert result.code == 0 and "nothing to bump" in result.err
     assert snapshot(root) == before
+
+
+def test_outdated_and_bump_with_an_oci_upstream(tmp_path: Path, registry: RunningRegistry) -> None:
+    from tests.integration.test_upstream_oci import push_chart
+
+    for version in ("6.5.0", "6.5.1", "6.6.0", "7.0.0-rc.1"):
+        push_chart(registry, "podinfo", version, app_version=version)
+    repo = f"oci://{registry.host}/{registry.namespace}"
+    root = tmp_path / "mono"
+    (root / ".git").mkdir(parents=True)
+    write_blueprint(root, "podinfo", upstream=("podinfo", "6.5.0", repo), locked=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"BPKIT_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(home), "BPKIT_MIRRORS": "",
+           "DOCKER_CONFIG": str(home / ".docker")}
+    listed = run(root, env, "upstream", "outdated", "--format", "json")
+    assert listed.code == 0, listed.err
+    row = json.loads(listed.out)["blueprints"][0]
+    assert (row["patch"]["version"], row["minor"]["version"], row["major"]["version"]) == (
+        "6.5.1", "6.6.0", "6.6.0")
+    assert row["major"]["appVersion"] is None  # tags carry no appVersion
+    bumped = run(root, env, "upstream", "bump", "platform/podinfo")
+    assert bumped.code == 0, bumped.err
+    assert "6.5.0 -> 6.6.0 (minor); wrapper 1.0.0 -> 1.1.0" in bumped.err
+    lock, problems = read_lock(root / "platform/podinfo/upstream.lock")
+    assert problems == [] and lock is not None and lock.version == "6.6.0"
+    assert lock.app_version == "6.6.0"  # from the chart itself, once resolved
