@@ -270,6 +270,23 @@ def test_a_broken_upstream_schema_leaves_the_key_checks(monorepo: Path) -> None:
     assert all(p.rule != "internal-error" for p in lint(monorepo))
 
 
+def test_a_schema_regex_that_could_backtrack_for_ever_is_not_run(monorepo: Path) -> None:
+    import time
+
+    evil = {"type": "object", "properties": {
+        "labels": {"type": "object", "patternProperties": {"^(a+)+$": {"type": "string"}},
+                   "additionalProperties": False},
+        "replicas": {"type": "integer"}}}
+    set_upstream(monorepo, values="labels: {}\nreplicas: 1\n", schema=evil,
+                 overlay=f"labels:\n  {'a' * 28}!: x\nreplicas: 2\nreplicaz: 3\n")
+    start = time.monotonic()
+    found = of(lint(monorepo), "overlay-values")
+    assert time.monotonic() - start < 2  # (a+)+$ on 28 a's and a "!" takes minutes in re
+    # The schema still names the keys; its patterns are taken to match, nothing is refused.
+    assert [(p.line, p.level) for p in found] == [(6, Level.WARNING)]
+    assert "did you mean 'replicas'" in found[0].message
+
+
 def test_bundle_mode_checks_the_subtree_under_the_chart_name(monorepo: Path) -> None:
     set_upstream(monorepo, values="installCRDs: false\n",
                  overlay="flux2:\n  installCRD: true\nglobal: {}\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ _KEPT = ("Chart.yaml", "values.yaml", "values.schema.json")
 _MAX_DIGESTS = 256  # parsed upstreams kept per process
 
 
-SUMMARY_FORMAT = 1
+SUMMARY_FORMAT = 2
 ErrorKey = tuple[tuple[str, ...], str, str]  # (path, validator, message)
 
 
@@ -49,6 +50,9 @@ class UpstreamDefaults:
     unreadable: str | None = None  # why the cached archive could not be read
     # What the schema already refuses in the defaults alone (the upstream's problem).
     default_errors: frozenset[ErrorKey] = frozenset()
+    # False when the schema holds a regular expression that could backtrack for ever:
+    # then it is not validated against, and its patterns are taken to match.
+    regex_safe: bool = True
 
     @property
     def defines_keys(self) -> bool:
@@ -178,8 +182,45 @@ def _parse(data: bytes, lock: UpstreamLock) -> UpstreamDefaults:
                 for name in (dep.get("name"), dep.get("alias")):
                     if isinstance(name, str) and name:
                         subcharts.add(name)
-    return UpstreamDefaults(values, schema, frozenset(subcharts),
-                            default_errors=_default_errors(schema, values))
+    safe = schema is None or not _risky_patterns(schema)
+    return UpstreamDefaults(values, schema, frozenset(subcharts), regex_safe=safe,
+                            default_errors=_default_errors(schema, values) if safe else frozenset())
+
+
+# A group holding a quantifier or an alternation, itself repeated (`(a+)+`, `(x|xy)*`)
+# can backtrack exponentially in Python's re, which has no timeout. Some such
+# patterns are harmless; telling them apart is not worth a hang.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{?]"
+                                r"|\((?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)[+*{]")
+_MAX_PATTERN = 1000
+
+
+def _risky_patterns(schema: Any, depth: int = 0) -> bool:
+    """Whether an upstream schema holds a regular expression that could hang the lint."""
+    if depth > 200:
+        return True
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "pattern" and isinstance(value, str) and _bad_regex(value):
+                return True
+            if key == "patternProperties" and isinstance(value, dict) and any(
+                    _bad_regex(str(p)) for p in value):
+                return True
+            if _risky_patterns(value, depth + 1):
+                return True
+    elif isinstance(schema, list):
+        return any(_risky_patterns(v, depth + 1) for v in schema)
+    return False
+
+
+def _bad_regex(pattern: str) -> bool:
+    if len(pattern) > _MAX_PATTERN or _NESTED_QUANTIFIER.search(pattern):
+        return True
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return True
+    return False
 
 
 def _jsonable(data: Any) -> Any:
@@ -227,7 +268,8 @@ def _read_summary(path: Path) -> UpstreamDefaults | None:
             subcharts=frozenset(str(s) for s in raw["subcharts"]),
             unreadable=raw["unreadable"] if isinstance(raw["unreadable"], str) else None,
             default_errors=frozenset((tuple(p), str(v), str(m))
-                                     for p, v, m in raw["default_errors"]))
+                                     for p, v, m in raw["default_errors"]),
+            regex_safe=raw["regex_safe"] is True)
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
@@ -237,7 +279,8 @@ def _write_summary(path: Path, found: UpstreamDefaults) -> None:
 
     body = {"format": SUMMARY_FORMAT, "values": found.values, "schema": found.schema,
             "subcharts": sorted(found.subcharts), "unreadable": found.unreadable,
-            "default_errors": sorted([list(p), v, m] for p, v, m in found.default_errors)}
+            "default_errors": sorted([list(p), v, m] for p, v, m in found.default_errors),
+            "regex_safe": found.regex_safe}
     # A read-only cache: the chart is parsed again next time.
     with contextlib.suppress(OSError, ValueError, TypeError):
         atomic_write(path, json.dumps(body, separators=(",", ":")).encode())

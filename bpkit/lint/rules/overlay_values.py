@@ -111,7 +111,7 @@ class _Checker:
 
     def run(self, overlay: dict[Any, Any]) -> Iterator[Problem]:
         schema = self.defaults.schema
-        if schema is not None:
+        if schema is not None and self.defaults.regex_safe:
             yield from self._schema_errors(overlay, schema)
         yield from self._walk((), overlay, self.defaults.values, schema, top=True)
 
@@ -119,7 +119,7 @@ class _Checker:
     def _walk(self, path: Path_, overlay: dict[Any, Any], default: Any,
               schema: dict[str, Any] | None, *, top: bool) -> Iterator[Problem]:
         known = default if isinstance(default, dict) else {}
-        view = _SchemaView(self.defaults.schema, schema)
+        view = _SchemaView(self.defaults.schema, schema, self.defaults.regex_safe)
         for key, value in overlay.items():
             if not isinstance(key, str):
                 continue
@@ -143,7 +143,7 @@ class _Checker:
                     Level.ERROR, key=True)
                 continue
             if isinstance(value, dict):
-                subview = _SchemaView(self.defaults.schema, sub)
+                subview = _SchemaView(self.defaults.schema, sub, self.defaults.regex_safe)
                 if (isinstance(upstream, dict) and upstream) or subview.properties:
                     yield from self._walk(here, value, upstream, sub, top=False)
 
@@ -183,7 +183,7 @@ class _Checker:
             path = tuple(str(p) for p in error.absolute_path)
             if error.validator == "additionalProperties" and isinstance(error.instance, dict):
                 sub = _get(overlay, path)
-                allowed = _allowed_keys(error.schema)
+                allowed = _allowed_keys(error.schema)  # patterns known safe here
                 for key in sub if isinstance(sub, dict) else ():
                     if isinstance(key, str) and key not in allowed[0] and not any(
                             re.search(p, key) for p in allowed[1]):
@@ -209,7 +209,9 @@ class _Checker:
 class _SchemaView:
     """The keys a (sub)schema declares, following local $refs and allOf/anyOf/oneOf."""
 
-    def __init__(self, root: dict[str, Any] | None, schema: dict[str, Any] | None) -> None:
+    def __init__(self, root: dict[str, Any] | None, schema: dict[str, Any] | None,
+                 regex_safe: bool = True) -> None:
+        self.regex_safe = regex_safe
         self.properties: dict[str, Any] = {}
         self.patterns: list[tuple[str, Any]] = []
         self.additional: Any = None
@@ -250,6 +252,8 @@ class _SchemaView:
             sub = self.properties[key]
             return (sub if isinstance(sub, dict) else None), True
         for pattern, sub in self.patterns:
+            if not self.regex_safe:
+                return None, True  # a pattern that might never finish: taken to match
             try:
                 if re.search(pattern, key):
                     return (sub if isinstance(sub, dict) else None), True
