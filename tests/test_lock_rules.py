@@ -364,3 +364,36 @@ def test_lint_cli_reports_overlay_values_in_json(monorepo: Path) -> None:
     assert run.code == 0  # a warning
     found = [p for p in json.loads(run.out)["problems"] if p["rule"] == "overlay-values"]
     assert [(p["line"], p["col"], p["level"]) for p in found] == [(3, 1, "warning")]
+
+
+LOCK_VARIANTS = [
+    dict(),
+    dict(app_version="v1.2.3"), dict(app_version="2.1: beta"), dict(app_version="yes"),
+    dict(app_version='quo"te'), dict(values_digest=None), dict(schema_digest=None),
+    dict(type="library"), dict(type="bogus"), dict(version="1.0"), dict(version="v1.0.0"),
+    dict(version="1.0.0-rc.1+b.2"), dict(chart=".."), dict(chart="a/b"),
+    dict(repo="https://u:p@x.example.com"), dict(repo="oci://ghcr.io/org/charts"),
+    dict(repo="http://x.example.com"), dict(digest="sha256:" + "A" * 64),
+    dict(values_digest="sha256:123"), dict(chart="on"), dict(chart="-x"),
+]
+
+
+@pytest.mark.parametrize("change", LOCK_VARIANTS, ids=[str(v) for v in LOCK_VARIANTS])
+def test_the_fast_lock_reader_accepts_exactly_what_read_lock_accepts(
+        change: dict[str, Any], tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from bpkit.source.lock import UpstreamLock, dump_lock, read_lock
+
+    base = UpstreamLock(chart="flux2", version="2.13.0", repo=FLUX[2], digest="sha256:" + "a" * 64,
+                        app_version="2.3.0", type="application",
+                        values_digest="sha256:" + "b" * 64, schema_digest="sha256:" + "c" * 64)
+    lock = replace(base, **change)
+    raw = dump_lock(lock)
+    path = tmp_path / "upstream.lock"
+    path.write_bytes(raw)
+    slow, problems = read_lock(path)
+    fast = upstream_facts.canonical_lock(raw)
+    assert fast == (slow if not problems else None)
+    # An edited lock (here: a comment) always takes the slow path.
+    assert upstream_facts.canonical_lock(raw + b"# edited\n") is None
