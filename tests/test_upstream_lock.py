@@ -162,3 +162,23 @@ def test_a_lock_change_is_a_release_change() -> None:
 
     assert counts_as_change("upstream.lock", [None])
     assert not counts_as_change("notes/upstream.lock", [None])
+
+
+def test_a_lock_only_change_is_a_release_for_changed_and_the_gate(tmp_path: Path) -> None:
+    from bpkit.history.changes import changed_blueprints
+    from bpkit.history.gate import version_gate
+    from bpkit.lint.engine import lint_paths
+    from bpkit.settings import Settings
+    from tests.test_changes import commit, git, make_monorepo
+
+    root = make_monorepo(tmp_path / "mono")
+    git(root, "checkout", "-q", "-b", "feature")
+    write_lock(root / "platform/flux" / LOCK_FILE, LOCK)
+    commit(root, "lock flux")
+    result = changed_blueprints(root, "main")
+    assert [(c.path, c.files) for c in result.changes] == [("platform/flux", (LOCK_FILE,))]
+    settings = Settings(root=root.resolve())
+    gate = version_gate(settings.root, "main", settings)
+    problems = [p for p in lint_paths([], settings, version_gate=gate).problems
+                if p.rule == "version-bump"]
+    assert len(problems) == 1 and LOCK_FILE in problems[0].message

@@ -22,7 +22,40 @@ _CA_HELP = "CA bundle to verify HTTPS repositories and registries (else SSL_CERT
 _BUDGET_HELP = "Seconds of retries per repository (default 30, or [tool.bpkit] retry-budget)."
 
 
-@click.group()
+#: Subcommands defined in other modules (name -> module, attribute), loaded when
+#: run: `outdated` and `bump` edit files and live apart from resolving.
+_ELSEWHERE = {
+    "outdated": ("bpkit.cli.upstream_edit", "outdated"),
+    "bump": ("bpkit.cli.upstream_edit", "bump"),
+}
+
+
+def _present(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        extra = [name for name, (module, _) in _ELSEWHERE.items() if _present(module)]
+        return [*super().list_commands(ctx), *extra]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        entry = _ELSEWHERE.get(cmd_name)
+        if command is None and entry is not None and _present(entry[0]):
+            import importlib
+
+            found = getattr(importlib.import_module(entry[0]), entry[1], None)
+            command = found if isinstance(found, click.Command) else None
+        return command
+
+
+@click.group(cls=_Group)
 def upstream() -> None:
     """Resolve, lock and fetch the upstream charts (catalystBlueprint.upstream)."""
 
@@ -54,6 +87,17 @@ def _resolver(settings: Settings, ca_file: str | None, retry_budget: float | Non
     return Resolver(ChartCache(), mirrors=settings.mirrors, ca_file=ca_file, retry_budget=budget)
 
 
+def _invalid_block(block: object) -> str | None:
+    """Why the values.yaml upstream block cannot be resolved (its schema), or None."""
+    if block is None:
+        return None
+    from bpkit.source.schemas import errors
+
+    for _where, message in errors("upstream", block):
+        return message
+    return None
+
+
 def _differences(old: UpstreamLock | None, new: UpstreamLock) -> str:
     from dataclasses import fields
 
@@ -80,6 +124,7 @@ def lock(paths: tuple[str, ...], check: bool, ca_file: str | None,
     """
     from bpkit.source.lock import dump_lock, read_lock, write_lock
     from bpkit.source.model import load_blueprint
+    from bpkit.text import printable
     from bpkit.upstream.resolve import upstream_of
     from bpkit.yamlio.load import display_path
 
@@ -92,11 +137,16 @@ def lock(paths: tuple[str, ...], check: bool, ca_file: str | None,
             bp = load_blueprint(path)
             shown = display_path(bp.lock_path)
             up = upstream_of(bp)
-            if up is None:
+            invalid = _invalid_block(bp.upstream)
+            if up is None or invalid:
+                values = display_path(bp.chart_dir / "values.yaml")
                 if bp.upstream is not None:
-                    run.error(f"{display_path(bp.chart_dir / 'values.yaml')}: "
-                              "catalystBlueprint.upstream needs chart, version and repo "
-                              "strings (bpkit lint says more)")
+                    run.error(f"{values}: catalystBlueprint.upstream: "
+                              f"{invalid or 'unusable'} (bpkit lint says more)")
+                elif bp.values is None and not bp.no_upstream:
+                    why = next((f"{p.path}:{p.line}: {p.message}" for p in bp.problems
+                                if p.is_error), f"{values}: unreadable")
+                    run.error(f"{why} (bpkit lint says more)")
                 else:
                     counts["skipped"] += 1
                 continue
@@ -120,7 +170,7 @@ def lock(paths: tuple[str, ...], check: bool, ca_file: str | None,
                 continue
             write_lock(bp.lock_path, new)
             counts["written"] += 1
-            click.echo(f"{shown}: {new.chart} {new.version} {new.digest}")
+            click.echo(printable(f"{shown}: {new.chart} {new.version} {new.digest}"))
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     click.echo(f"{len(chosen)} blueprint(s): {summary or 'nothing to do'}", err=True)
     sys.exit(EXIT_PROBLEMS if run.errors else EXIT_OK)
@@ -140,6 +190,7 @@ def fetch(paths: tuple[str, ...], ca_file: str | None, retry_budget: float | Non
     """
     from bpkit.source.lock import read_lock
     from bpkit.source.model import load_blueprint
+    from bpkit.text import printable
     from bpkit.upstream.resolve import upstream_of
     from bpkit.yamlio.load import display_path
 
@@ -169,13 +220,9 @@ def fetch(paths: tuple[str, ...], ca_file: str | None, retry_budget: float | Non
                 continue
             counts["fetched" if got.downloaded else "cached"] += 1
             if got.downloaded:
-                click.echo(f"{shown}: fetched {lock_.chart} {lock_.version} {lock_.digest}")
+                click.echo(printable(f"{shown}: fetched {lock_.chart} {lock_.version} "
+                                     f"{lock_.digest}"))
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     click.echo(f"{len(chosen)} blueprint(s): {summary or 'nothing to do'}", err=True)
     sys.exit(EXIT_PROBLEMS if run.errors else EXIT_OK)
 
-
-from bpkit.cli.upstream_edit import bump, outdated  # noqa: E402 - they join this group
-
-for _command in (outdated, bump):
-    upstream.add_command(_command)

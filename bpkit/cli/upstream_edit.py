@@ -78,7 +78,8 @@ def _not_offered(chart: str, version: str, source: str, available: list[Offer]) 
 
     same_app = [o.version for o in available if o.app_version in (version, f"v{version}")]
     if same_app:
-        return (f"{redact(source)}: {printable(chart)} {printable(version)} is an appVersion; "
+        return (f"{redact(source)}: {printable(chart)} {printable(version)} is an appVersion, "
+                "not a chart version; "
                 f"chart versions with appVersion {printable(version)}: {', '.join(same_app)}")
     close = ", ".join(nearest(available, version))
     return (f"{redact(source)}: {printable(chart)} has no version {printable(version)}"

@@ -47,10 +47,10 @@ class Upstream:
 
     chart: str
     version: str
-    repo: str  # canonical, as written (a trailing slash dropped)
+    repo: str  # canonical, exactly as written in values.yaml (the lock keeps it so)
 
     def matches(self, lock: UpstreamLock) -> bool:
-        return (self.chart, self.version, self.repo) == (
+        return (self.chart, self.version, normalize_repo(self.repo)) == (
             lock.chart, lock.version, normalize_repo(lock.repo))
 
     def __str__(self) -> str:
@@ -66,7 +66,7 @@ def upstream_of(bp: Blueprint) -> Upstream | None:
     if not all(isinstance(v, str) and v for v in (chart, version, repo)):
         return None
     assert isinstance(chart, str) and isinstance(version, str) and isinstance(repo, str)
-    return Upstream(chart, version, normalize_repo(repo))
+    return Upstream(chart, version, repo.strip())
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Resolved:
 
 def mismatch_message(up: Upstream, source: str, got: str, expected: str) -> str:
     """What to say when the bytes on offer are not the locked ones."""
-    if normalize_repo(source) != up.repo:
+    if normalize_repo(source) != normalize_repo(up.repo):
         return (f"{source} (mirror of {up.repo}) serves {up} with digest {got}, but "
                 f"upstream.lock has {expected}: the mirror holds other bytes than the locked "
                 "upstream (re-sync the mirror)")
@@ -142,7 +142,7 @@ class Resolver:
 
     def fetch(self, lock: UpstreamLock) -> Resolved:
         """The locked chart's bytes: from the cache, else downloaded and checked."""
-        up = Upstream(lock.chart, lock.version, normalize_repo(lock.repo))
+        up = Upstream(lock.chart, lock.version, lock.repo)
         cached = self.cache.get(lock.digest)
         if cached is not None:
             return Resolved(lock, cached, False)

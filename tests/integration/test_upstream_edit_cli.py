@@ -135,7 +135,8 @@ def test_bump_to_a_version_the_repository_lacks_says_what_exists(
     before = snapshot(root)
     app = run(root, env, "upstream", "bump", "platform/bao", "--to", "2.1.0")
     assert app.code == 1
-    assert ("openbao 2.1.0 is an appVersion; chart versions with appVersion 2.1.0: "
+    assert ("openbao 2.1.0 is an appVersion, not a chart version; chart versions with "
+            "appVersion 2.1.0: "
             "0.8.0, 0.8.1") in app.err
     missing = run(root, env, "upstream", "bump", "platform/flux", "--to", "2.13.7")
     assert missing.code == 1

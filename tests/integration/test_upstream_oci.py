@@ -122,3 +122,42 @@ def test_token_registry_upstream(tmp_path: Path, registry_factory: RegistryFacto
                     "BPKIT_REGISTRY_PASSWORD": reg.password}, "lock")
     assert ok.code == 0, ok.err
     assert reg.password not in ok.out + ok.err
+
+
+@pytest.mark.helm
+def test_chart_pushed_by_real_helm(tmp_path: Path, registry: RunningRegistry,
+                                   env: dict[str, str]) -> None:
+    """An independent producer: Helm's own `push` (helm-sdkpy) writes the upstream."""
+    try:
+        from tests.integration import helmcheck
+    except ImportError:  # pragma: no cover - tests/ put on sys.path directly
+        import helmcheck  # type: ignore[import-not-found,no-redef]
+
+    helmcheck.require_helm()
+    data = make_chart("helm-made", "3.2.1", app_version="9.9.9")
+    tgz = tmp_path / "helm-made-3.2.1.tgz"
+    tgz.write_bytes(data)
+    repo = f"oci://{registry.host}/{registry.namespace}"
+    helmcheck.push(tgz, repo)
+    root = tmp_path / "mono"
+    write_blueprint(root, "helm-made", upstream=("helm-made", "3.2.1", repo))
+    result = run(root, env, "lock")
+    assert result.code == 0, result.err
+    lock, _ = read_lock(root / "platform/helm-made/upstream.lock")
+    assert lock is not None and lock.app_version == "9.9.9"
+    assert lock.digest == "sha256:" + hashlib.sha256(data).hexdigest()  # Helm keeps the bytes
+
+
+def test_pull_methods_are_bounded_and_checked(registry: RunningRegistry) -> None:
+    from bpkit.errors import RegistryError
+
+    data = push_chart(registry, "bounded", "1.0.0")
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with RegistryTarget(f"oci://{registry.host}/{registry.namespace}") as target:
+        assert target.get_blob("bounded", digest, limit=len(data)) == data
+        with pytest.raises(RegistryError, match="over the"):
+            target.get_blob("bounded", digest, limit=len(data) - 1)
+        assert b'"layers"' in target.get_manifest("bounded", "1.0.0")
+        assert target.list_tags("bounded") == ["1.0.0"]
+        with pytest.raises(RegistryError, match="not found"):
+            target.get_manifest("bounded", "9.9.9")

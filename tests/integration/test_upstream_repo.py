@@ -110,6 +110,8 @@ def test_lock_writes_what_the_chart_says_and_is_stable(tmp_path: Path, repo: Hel
     assert lock.values_digest == "sha256:" + sha256(b"replicaCount: 1\nimage:\n  tag: latest\n")
     assert lock.schema_digest == "sha256:" + sha256(b'{"type": "object"}\n')
     assert repo.count("/index.yaml") == 1  # two blueprints, one repository, one index
+    flux, _ = read_lock(root / "platform/flux/upstream.lock")
+    assert flux is not None and flux.repo == repo.url + "/"  # as written in values.yaml
     cache = Path(env["BPKIT_CACHE_DIR"]) / "charts/sha256" / f"{sha256(data)}.tgz"
     assert cache.read_bytes() == data
 
@@ -451,3 +453,19 @@ def test_two_parallel_lock_runs_share_a_cache(tmp_path: Path, repo: HelmRepoServ
     for name in files:
         data = (cache / "charts/sha256" / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == name.removesuffix(".tgz")
+
+
+def test_fifty_blueprints_cost_one_index_request_and_one_download_each(
+        tmp_path: Path, make_server: MakeServer, env: dict[str, str]) -> None:
+    server = make_server()
+    publish(server, [(f"chart{i}", "1.0.0", "1.0") for i in range(50)])
+    root = tree(tmp_path / "mono", {f"bp{i}": (f"chart{i}", "1.0.0", server.url)
+                                    for i in range(50)})
+    assert run(root, env, "lock").code == 0
+    assert server.count("/index.yaml") == 1
+    downloads = [s for s in server.seen if s.path.endswith(".tgz")]
+    assert len(downloads) == 50 and len({s.path for s in downloads}) == 50
+    server.seen.clear()
+    again = run(root, env, "lock")
+    assert again.code == 0 and "50 unchanged" in again.err
+    assert [(s.path, s.status) for s in server.seen] == [("/index.yaml", 304)]
