@@ -45,7 +45,13 @@ def write_blueprint(root: Path, name: str, *, version: str = "1.0.0",
     (folder / "chart" / "Chart.yaml").write_text(chart_yaml(name, version))
     (folder / "chart" / "values.yaml").write_text(values_yaml(chart, up_version, repo))
     if locked:
-        lock_blueprint(folder, chart, up_version, repo)
+        import contextlib
+
+        from bpkit.errors import PackageError
+
+        # A chart name no archive can have gets no lock (`bpkit upstream lock` would fail too).
+        with contextlib.suppress(PackageError):
+            lock_blueprint(folder, chart, up_version, repo)
     return folder
 
 
