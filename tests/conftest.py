@@ -26,6 +26,14 @@ def monorepo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
+def _private_chart_cache(monkeypatch: pytest.MonkeyPatch,
+                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Upstream charts go to a cache of the test session, never the developer's."""
+    monkeypatch.setenv("BPKIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "bpkit-cache"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _no_user_git_config(monkeypatch: pytest.MonkeyPatch,
                         tmp_path_factory: pytest.TempPathFactory) -> None:
     """Git in tests never reads the developer's config, and commits are pinned."""

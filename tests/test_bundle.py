@@ -28,6 +28,7 @@ from bpkit.publish.pipeline import prepare
 from bpkit.settings import load_settings
 from bpkit.source.lock import LOCK_FILE
 from bpkit.source.model import load_blueprint
+from tests.helpers.blueprints import write_blueprint
 from tests.helpers.bundles import upstream_chart, write_bundle_blueprint
 from tests.helpers.cli import bpkit
 
@@ -120,8 +121,11 @@ def test_bundle_refuses_a_stale_lock_and_a_corrupt_cache(monorepo: Path, cache: 
     folder = write_bundle_blueprint(monorepo, cache)
     lock = folder / LOCK_FILE
     lock.write_text(lock.read_text().replace("version: 1.2.3", "version: 1.2.4"))
+    bp = load_blueprint(folder)
+    # Lint says so first (upstream-lock); packaging refuses on its own too.
+    assert "upstream-lock" in {p.rule for p in lint_blueprints([bp], load_settings(monorepo))}
     with pytest.raises(PackageError, match=r"pins demo 1.2.4 .* values.yaml names demo 1.2.3"):
-        package(monorepo, "demo", "bundle")
+        build_package(bp, [], mode="bundle")
     folder = write_bundle_blueprint(monorepo, cache)  # a good lock again
     for path in cache.rglob("*.tgz"):
         path.write_bytes(path.read_bytes()[:-10])  # truncated in the cache
@@ -173,7 +177,9 @@ def test_overlay_carries_guard_mode_and_lock_digest(monorepo: Path, cache: Path)
     annotations = json.loads(pkg.artifact.manifest)["annotations"]
     assert annotations[MODE] == "overlay"
     assert annotations[UPSTREAM_DIGEST] == sha256_digest(upstream)  # the lock is there
-    plain = package(monorepo, "flux", "overlay")  # no lock: no digest annotation
+    write_blueprint(monorepo, "plain", locked=False)
+    plain = build_package(load_blueprint(monorepo / "platform" / "plain"), [],
+                          mode="overlay")  # no lock: no digest annotation
     assert UPSTREAM_DIGEST not in json.loads(plain.artifact.manifest)["annotations"]
 
 

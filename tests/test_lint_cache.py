@@ -137,7 +137,9 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     write_tree(root)
     write_blueprint(root, "app", depends="    - blueprint: bp-flux\n      version: ^1.0.0\n")
     monkeypatch.chdir(root)
-    monkeypatch.delenv("BPKIT_CACHE_DIR", raising=False)
+    # The lint cache goes to .bpkit_cache/ (`run` passes no environment); the
+    # session's chart cache in $BPKIT_CACHE_DIR keeps the locked upstreams the
+    # lock rules read, so the tree lints clean.
     # Trust stat data at once (no clock-tick guard), so the fast path is what runs.
     monkeypatch.setattr(cache_mod, "RACY_NS", -(10**18))
     yield root
@@ -145,7 +147,7 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def run(root: Path, paths: tuple[str, ...] = ()) -> tuple[list[Problem], int]:
     settings = load_settings(root, known_rules=frozenset(RULES))
-    cache = LintCache(cache_dir(root), settings)
+    cache = LintCache(cache_dir(root, env={}), settings)
     result = lint_paths(list(paths), settings, cache=cache)
     cache.save()
     return result.problems, cache.hits

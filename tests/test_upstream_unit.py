@@ -289,8 +289,10 @@ def test_an_invalid_upstream_block_is_refused_before_any_request(tmp_path: Path)
     from tests.helpers.blueprints import write_blueprint
     from tests.helpers.cli import bpkit
 
-    write_blueprint(tmp_path, "plain", upstream=("plain", "1.0.0", "http://charts.example.com"))
-    write_blueprint(tmp_path, "evil", upstream=("evil\x1b[2J", "1.0.0", "https://x.example"))
+    write_blueprint(tmp_path, "plain", upstream=("plain", "1.0.0", "http://charts.example.com"),
+                    locked=False)
+    write_blueprint(tmp_path, "evil", upstream=("evil\x1b[2J", "1.0.0", "https://x.example"),
+                    locked=False)
     run = bpkit("upstream", "lock", cwd=tmp_path,
                 env={"BPKIT_CACHE_DIR": str(tmp_path / "c"), "HTTPS_PROXY": "http://127.0.0.1:9"})
     assert run.code == 1

@@ -53,7 +53,7 @@ _PATTERN_ATOMS = st.sampled_from(
 
 
 def _reference(pattern: str, name: str) -> bool:
-    """Go's Match for this subset, as a regex with atomic groups: no backtracking."""
+    """Go's Match for this subset as a regex: the same answers for names without "/"."""
     out = []
     i = 0
     while i < len(pattern):
@@ -83,7 +83,11 @@ def test_matching_agrees_with_go_and_a_reference(atoms: list[str], name: str) ->
     raw_p, raw_n = pattern.encode(), name.encode()
     fast = _bounded_match(_compile(raw_p), raw_n, 10**9)
     assert fast is _go_match(raw_p, raw_n)
-    assert fast is _reference(pattern, name)
+    if "/" not in name:
+        # Without separators, Go's leftmost chunk matching equals a regex's
+        # backtracking; with them it does not (Go: "*[^a]*" does not match
+        # "_/", since the class takes the "/" the trailing star may not).
+        assert fast is _reference(pattern, name)
 
 
 @settings(max_examples=60, deadline=2000)

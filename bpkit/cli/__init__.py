@@ -26,7 +26,7 @@ _COMMANDS = {
     "changed": ("bpkit.cli.changed", "changed", "List blueprints changed between two commits."),
     "render": ("bpkit.cli.render", "render", "Write Flux manifests that install blueprints."),
     "new": ("bpkit.cli.new", "new", "Scaffold a blueprint that lints clean at once."),
-    "upstream": ("bpkit.cli.upstream", "upstream", "Lock and fetch the upstream charts."),
+    "upstream": ("bpkit.cli.upstream", "upstream", "Lock, fetch, check and bump upstream charts."),
 }
 
 

@@ -225,3 +225,4 @@ def fetch(paths: tuple[str, ...], ca_file: str | None, retry_budget: float | Non
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     click.echo(f"{len(chosen)} blueprint(s): {summary or 'nothing to do'}", err=True)
     sys.exit(EXIT_PROBLEMS if run.errors else EXIT_OK)
+

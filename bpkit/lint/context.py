@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bpkit.source.model import Blueprint
 
 if TYPE_CHECKING:
     from bpkit.history.gate import GateFacts
+    from bpkit.settings import Settings
 
 
 @dataclass
@@ -26,7 +27,10 @@ class Context:
     load_siblings: Callable[[], Sequence[Blueprint]] = field(default=lambda: ())
     # Set by `lint --base`: what changed since the merge base (see version-bump).
     version_gate: GateFacts | None = None
+    settings: Settings | None = None  # for per-path facts such as the upstream mode
     _universe: dict[str, Blueprint] | None = None
+    # Facts several rules need once per run (a blueprint's lock, its upstream's defaults).
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def universe(self) -> dict[str, Blueprint]:
         """Blueprints by the name dependencies use (metadata.name, else chart name)."""

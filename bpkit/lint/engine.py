@@ -238,7 +238,7 @@ def lint_blueprints(
     """
     ctx = Context(linted=blueprints,
                   load_siblings=load_siblings or sibling_loader(blueprints, settings),
-                  version_gate=version_gate)
+                  version_gate=version_gate, settings=settings)
     raw: list[Problem] = []
     for bp in blueprints:
         raw.extend(bp.problems)

@@ -47,7 +47,7 @@ def write_bundle_blueprint(root: Path, cache_dir: Path, name: str = "demo", *,
     """platform/<name> naming `demo`, with templates/NOTES.txt (Helm lint renders nothing
     in a chart without templates/), its upstream.lock and the archive in the cache."""
     data = upstream_chart(upstream[0], upstream[1]) if data is None else data
-    folder = write_blueprint(root, name, upstream=upstream)
+    folder = write_blueprint(root, name, upstream=upstream, locked=False)
     values = folder / "chart" / "values.yaml"
     values.write_text(values.read_text().replace("replicaCount: 1\n", overlay))
     (folder / "chart" / "templates").mkdir(exist_ok=True)

@@ -60,7 +60,7 @@ def test_oci_upstream_is_locked_and_fetched(tmp_path: Path, registry: RunningReg
     push_chart(registry, "podinfo", "6.5.1", app_version="6.5.1")
     repo = f"oci://{registry.host}/{registry.namespace}"
     root = tmp_path / "mono"
-    write_blueprint(root, "podinfo", upstream=("podinfo", "6.5.0", repo))
+    write_blueprint(root, "podinfo", upstream=("podinfo", "6.5.0", repo), locked=False)
     result = run(root, env, "lock")
     assert result.code == 0, result.err
     lock, problems = read_lock(root / "platform/podinfo/upstream.lock")
@@ -74,12 +74,12 @@ def test_oci_upstream_is_locked_and_fetched(tmp_path: Path, registry: RunningReg
     assert fetched.code == 0 and "1 fetched" in fetched.err, fetched.err
 
     missing = tmp_path / "missing"
-    write_blueprint(missing, "podinfo", upstream=("podinfo", "6.4.0", repo))
+    write_blueprint(missing, "podinfo", upstream=("podinfo", "6.4.0", repo), locked=False)
     result = run(missing, env, "lock")
     assert result.code == 1
     assert "chart podinfo has no version 6.4.0; nearest: 6.5.0, 6.5.1" in result.err, result.err
     nochart = tmp_path / "nochart"
-    write_blueprint(nochart, "podinfo", upstream=("nosuch", "1.0.0", repo))
+    write_blueprint(nochart, "podinfo", upstream=("nosuch", "1.0.0", repo), locked=False)
     result = run(nochart, env, "lock")
     assert result.code == 1 and "chart nosuch not found" in result.err, result.err
 
@@ -89,7 +89,8 @@ def test_https_repo_mirrored_to_oci(tmp_path: Path, registry: RunningRegistry,
     push_chart(registry, "cert-manager", "1.14.4", app_version="v1.14.4")
     canonical = "https://charts.jetstack.invalid"
     root = tmp_path / "mono"
-    write_blueprint(root, "cert-manager", upstream=("cert-manager", "1.14.4", canonical))
+    write_blueprint(root, "cert-manager", upstream=("cert-manager", "1.14.4", canonical),
+                    locked=False)
     mirror = f"oci://{registry.host}/{registry.namespace}"
     result = run(root, {**env, "BPKIT_MIRRORS": f"{canonical}={mirror}"}, "lock")
     assert result.code == 0, result.err
@@ -105,7 +106,7 @@ def test_token_registry_upstream(tmp_path: Path, registry_factory: RegistryFacto
     assert reg.token_server is not None and reg.username and reg.password
     root = tmp_path / "mono"
     write_blueprint(root, "private", upstream=("private-chart", "1.0.0",
-                                               f"oci://{reg.host}/{reg.namespace}"))
+                                               f"oci://{reg.host}/{reg.namespace}"), locked=False)
     before = len(reg.token_server.requests)
     anonymous = run(root, env, "lock")
     assert anonymous.code == 0, anonymous.err

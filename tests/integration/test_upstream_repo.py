@@ -76,7 +76,7 @@ def env(tmp_path: Path, tls_material: tuple[Path, Path, Path]) -> dict[str, str]
 def tree(root: Path, blueprints: dict[str, tuple[str, str, str]]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for name, upstream in blueprints.items():
-        write_blueprint(root, name, upstream=upstream)
+        write_blueprint(root, name, upstream=upstream, locked=False)
     return root
 
 
