@@ -85,11 +85,15 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
                          on_done=progress)
     order = {str(bp.path): i for i, bp in enumerate(selected)}
     outcomes.sort(key=lambda o: order.get(str(settings.root / o.blueprint), 0))
-    from bpkit.text import redact
+    from bpkit.text import outside, redact
 
     secrets = dest.credentials.secrets() if dest.credentials is not None else ()
     for outcome in outcomes:
         outcome.message = redact(outcome.message, secrets)
+    for outcome in outcomes:
+        for note in outcome.notes:
+            click.echo(f"bpkit: note: {_cell(outcome.name)}: {outside(note, limit=None)}",
+                       err=True)
     if fmt == "json":
         click.echo(json.dumps({"version": 1, "destination": dest.describe(),
                                "results": [_as_dict(o) for o in outcomes]}, indent=2))
@@ -103,9 +107,15 @@ def _destination(settings: Any, registry: str | None, layout_dir: str | None,
                  username: str | None, password_stdin: bool, plain_http: bool,
                  ca_file: str | None, retry_budget: float | None) -> Any:
     from bpkit.publish.pipeline import Destination
+    from bpkit.text import decoded
 
     budget = retry_budget if retry_budget is not None else settings.retry_budget
-    url = registry or os.environ.get("BPKIT_REGISTRY") or settings.registry
+    env_url = os.environ.get("BPKIT_REGISTRY")
+    if env_url is not None:
+        decoded(env_url, "environment variable BPKIT_REGISTRY")
+    if registry is not None:
+        decoded(registry, "--registry")
+    url = registry or env_url or settings.registry
     if url is None:
         if username or password_stdin or ca_file:
             raise UsageError("credentials and --ca-file need a registry (--registry or "
@@ -122,7 +132,7 @@ def _destination(settings: Any, registry: str | None, layout_dir: str | None,
     if password_stdin:
         if not username:
             raise UsageError("--password-stdin needs --username")
-        password = sys.stdin.read().rstrip("\r\n")
+        password = _read_password_stdin()
         if not password:
             raise UsageError("--password-stdin: nothing was read from stdin")
     elif username:
@@ -133,6 +143,28 @@ def _destination(settings: Any, registry: str | None, layout_dir: str | None,
                        credentials=credentials, retry_budget=budget)
 
 
+def _read_password_stdin() -> str:
+    """The password piped to stdin: bounded, strict UTF-8, trailing line break dropped."""
+    from bpkit.limits import PASSWORD_STDIN_MAX_BYTES
+
+    stream = sys.stdin
+    if stream is None:
+        raise UsageError("--password-stdin: there is no stdin to read the password from")
+    buffer = getattr(stream, "buffer", None)
+    raw = (buffer or stream).read(PASSWORD_STDIN_MAX_BYTES + 1)
+    if isinstance(raw, str):  # a text stream without bytes underneath (tests, embedding)
+        raw = raw.encode("utf-8", "surrogateescape")
+    if len(raw) > PASSWORD_STDIN_MAX_BYTES:
+        raise UsageError(f"--password-stdin: stdin holds more than {PASSWORD_STDIN_MAX_BYTES} "
+                         "bytes; pipe only the password or token")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--password-stdin: stdin is not valid UTF-8 (byte {exc.start + 1} "
+                         "of what was read)") from None
+    return text.rstrip("\r\n")
+
+
 def _progress(fmt: str) -> Any:
     """One line per finished blueprint on stderr, only on a terminal."""
     interactive = fmt == "text" and sys.stderr.isatty()
@@ -140,7 +172,8 @@ def _progress(fmt: str) -> Any:
     def show(outcome: Any) -> None:
         if interactive:
             mark = "ok" if outcome.ok else "!!"
-            click.echo(f"  {mark} {outcome.name}:{outcome.version} {outcome.status}", err=True)
+            click.echo(f"  {mark} {_cell(outcome.name)}:{_cell(outcome.version)} "
+                       f"{outcome.status}", err=True)
 
     return show
 
@@ -148,23 +181,39 @@ def _progress(fmt: str) -> Any:
 def _as_dict(outcome: Any) -> dict[str, Any]:
     return {"blueprint": outcome.blueprint, "name": outcome.name, "version": outcome.version,
             "reference": outcome.reference, "digest": outcome.digest,
-            "status": outcome.status, "ok": outcome.ok, "message": outcome.message}
+            "status": outcome.status, "ok": outcome.ok, "message": outcome.message,
+            "notes": list(outcome.notes)}
+
+
+def _cell(text: str) -> str:
+    """Outside text (a chart name, a version from Chart.yaml) for one table cell or line."""
+    from bpkit.text import outside
+
+    return outside(text, limit=None) or "-"
 
 
 def _table(outcomes: Sequence[Any], where: str, dry_run: bool) -> str:
+    from bpkit.text import outside
+
     rows = [("BLUEPRINT", "VERSION", "STATUS", "DIGEST")]
     for o in outcomes:
-        rows.append((o.name, o.version, o.status, o.digest or "-"))
+        rows.append((_cell(o.name), _cell(o.version), o.status, _cell(o.digest or "-")))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
              for r in rows]
     for o in outcomes:
         if o.message and not o.ok:
-            lines.append(f"{o.name}: {o.message}")
+            lines.append(f"{_cell(o.name)}: {outside(o.message, limit=None)}")
     ok = sum(o.ok for o in outcomes)
     verb = "checked against" if dry_run else "published to"
-    lines.append(f"{ok} of {len(outcomes)} {verb} {where}")
+    lines.append(f"{ok} of {len(outcomes)} {verb} {outside(where, limit=None)}")
     return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    """Outside text for the Markdown job summary: one line, no table or code-span breaks."""
+    return (_cell(text).replace("`", "'").replace("|", "\\|")
+            .replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def _github(outcomes: Sequence[Any], env: Mapping[str, str]) -> None:
@@ -181,16 +230,18 @@ def _github(outcomes: Sequence[Any], env: Mapping[str, str]) -> None:
                       "version": json.dumps([o.version for o in done])}
         with open(out_file, "a", encoding="utf-8") as fh:
             for key, value in values.items():
-                fh.write(f"{key}={value}\n")
+                # One line per output: a value can never start another one.
+                fh.write(f"{key}={_cell(value)}\n")
     summary_file = env.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         lines = ["### bpkit publish", "", "| Blueprint | Version | Status | Digest |",
                  "|---|---|---|---|"]
         for o in outcomes:
             status = o.status if o.ok else f"**{o.status}**"
-            lines.append(f"| `{o.name}` | {o.version} | {status} | `{o.digest or '-'}` |")
+            lines.append(f"| `{_md(o.name)}` | {_md(o.version)} | {status} | "
+                         f"`{_md(o.digest or '-')}` |")
         failed = [o for o in outcomes if not o.ok]
         if failed:
-            lines += ["", *[f"- `{o.name}`: {o.message}" for o in failed]]
+            lines += ["", *[f"- `{_md(o.name)}`: {_md(o.message)}" for o in failed]]
         with open(summary_file, "a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")

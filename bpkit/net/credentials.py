@@ -37,6 +37,7 @@ from typing import Any
 
 from bpkit.errors import UsageError
 from bpkit.limits import CREDENTIAL_HELPER_SECONDS
+from bpkit.text import decoded
 
 #: How long a docker credential helper may take (some talk to a keychain daemon).
 HELPER_TIMEOUT = CREDENTIAL_HELPER_SECONDS
@@ -81,17 +82,17 @@ def resolve(
             raise UsageError("--username and a password (--password-stdin) must be given together")
         return Credentials(username, password, source="command line")
 
-    env_user = env.get("BPKIT_REGISTRY_USERNAME")
-    env_pass = env.get("BPKIT_REGISTRY_PASSWORD")
+    env_user = _env(env, "BPKIT_REGISTRY_USERNAME")
+    env_pass = _env(env, "BPKIT_REGISTRY_PASSWORD")
     if env_user or env_pass:
         if not env_user or not env_pass:
             missing = "BPKIT_REGISTRY_PASSWORD" if env_user else "BPKIT_REGISTRY_USERNAME"
             raise UsageError(f"{missing} is not set, but its partner variable is")
         return Credentials(env_user, env_pass, source="BPKIT_REGISTRY_* variables")
 
-    token = env.get("GITHUB_TOKEN")
+    token = _env(env, "GITHUB_TOKEN")
     if host == "ghcr.io" and env.get("GITHUB_ACTIONS") == "true" and token:
-        actor = env.get("GITHUB_ACTOR") or "github-actions"
+        actor = _env(env, "GITHUB_ACTOR") or "github-actions"
         return Credentials(actor, token, source="GITHUB_TOKEN")
 
     if docker_config_path:
@@ -101,6 +102,12 @@ def resolve(
         if found is not None:
             return found
     return None
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    """An environment value that will be sent on: bytes that are not UTF-8 are an error."""
+    value = env.get(name)
+    return None if value is None else decoded(value, f"environment variable {name}")
 
 
 def _config_files(env: Mapping[str, str]) -> list[tuple[str, Path]]:

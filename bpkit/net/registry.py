@@ -198,6 +198,7 @@ class RegistryTarget:
         self._count = 0
         self._basic: str | None = None
         self._watch: Any = None
+        self._last_took = 0.0  # seconds the last request took
         if credentials is not None and credentials.password and self._may_send_credentials():
             raw = f"{credentials.username}:{credentials.password}".encode("utf-8", "replace")
             self._basic = "Basic " + base64.b64encode(raw).decode("ascii")
@@ -302,15 +303,16 @@ class RegistryTarget:
                 f"uploading the {what} blob", functools.partial(self._put_blob, repo, digest, blob)
             )
             uploaded += int(sent)
-        window_start = self._clock()
         now = self._retrying("checking the tag again", lambda: self._recheck(artifact))
         if now is not None and now not in (existing, artifact.digest) and not force:
             raise ImmutableReleaseError(
                 f"{where} was published with {now} by someone else while bpkit uploaded "
                 f"{artifact.digest}; refusing to replace it (released versions are immutable)"
             )
+        check_took = self._last_took
         self._retrying("uploading the manifest", lambda: self._put_manifest(artifact))
-        window = max(0.0, self._clock() - window_start)
+        # The check-then-write window: the last (successful) HEAD and PUT.
+        window = check_took + self._last_took
         self.pause(min(READBACK_PAUSE_MAX, max(READBACK_PAUSE_MIN, READBACK_PAUSE_FACTOR * window)))
         served = self._retrying("reading the manifest back", lambda: self._get_manifest(artifact))
         if served != artifact.digest:
@@ -536,6 +538,7 @@ class RegistryTarget:
         timeout = (min(self.timeout[0], seconds), min(self.timeout[1], seconds))
         self._count += 1
         status: int | None = None
+        began = self._clock()
         try:
             with watching(seconds) as watch:
                 self._watch = watch
@@ -568,6 +571,7 @@ class RegistryTarget:
                     raise
                 finally:
                     self._watch = None
+                    self._last_took = max(0.0, self._clock() - began)
         finally:
             if self.on_request is not None:
                 self.on_request(method, outside(path, secrets=self._secrets, limit=None), status)

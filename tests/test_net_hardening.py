@@ -1,0 +1,356 @@
+"""Hostile registries without a network: endless bodies, lying headers, odd tokens, deadlines.
+
+The session is the scripted fake of test_registry_unit; where the mechanism
+itself is under test (socket deadlines, abort), a real loopback socket is
+used. Each test names the class of issue 11 it covers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from requests.structures import CaseInsensitiveDict
+
+from bpkit.errors import AuthError, ImmutableReleaseError, Interrupted, ReadBackError, RegistryError
+from bpkit.limits import ERROR_BODY_MAX_BYTES, MANIFEST_MAX_BYTES, TOKEN_RESPONSE_MAX_BYTES
+from bpkit.net.credentials import Credentials
+from bpkit.net.http import _watch_current, read_retry_after, watching
+from bpkit.net.registry import RegistryTarget
+from tests.test_registry_unit import (
+    FakeResponse,
+    FakeSession,
+    FakeTime,
+    artifact,
+    bearer_registry,
+    sha,
+    status,
+    target,
+)
+
+
+class EndlessResponse(FakeResponse):
+    """An answer whose body never ends; counts what the client read."""
+
+    def __init__(self, code: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(code, CaseInsensitiveDict(headers or {}))
+        self.read = 0
+        self.closed = False
+
+    def iter_content(self, chunk_size: int = 1) -> Iterator[bytes]:
+        for _ in itertools.count():
+            if self.closed:
+                return
+            self.read += chunk_size
+            yield b"x" * chunk_size
+
+    def close(self) -> None:
+        self.closed = True
+
+
+# --------------------------------------------------------------------------- unbounded reads
+
+
+def test_endless_manifest_body_is_refused_after_the_manifest_limit() -> None:
+    session = FakeSession()
+    endless = EndlessResponse(200)
+    session.faults.append(("GET", "/manifests/", endless))
+    with pytest.raises(RegistryError, match="manifest is larger than 4 MiB") as err:
+        target(session).push(artifact())
+    assert "Transient" not in str(err.value)
+    assert MANIFEST_MAX_BYTES < endless.read <= MANIFEST_MAX_BYTES + 64 * 1024
+    assert endless.closed
+
+
+def test_declared_huge_manifest_is_refused_without_reading_it() -> None:
+    session = FakeSession()
+    endless = EndlessResponse(200, {"Content-Length": str(10**15)})
+    session.faults.append(("GET", "/manifests/", endless))
+    with pytest.raises(RegistryError, match="larger than 4 MiB"):
+        target(session).push(artifact())
+    assert endless.read == 0
+
+
+def test_endless_error_body_gives_the_status_and_reads_only_the_cap() -> None:
+    session = FakeSession()
+    endless = EndlessResponse(500)
+    session.faults.append(("PUT", "/manifests/", endless))
+    with pytest.raises(RegistryError, match="uploading the manifest failed: HTTP 500"):
+        target(session).push(artifact())
+    assert endless.read <= ERROR_BODY_MAX_BYTES + 64 * 1024
+
+
+def test_endless_token_answer_is_refused() -> None:
+    session = FakeSession()
+    bearer_registry(session)
+    endless = EndlessResponse(200)
+    session.faults.append(("GET", "/token", endless))
+    with pytest.raises(RegistryError, match="token service answer is larger than 128 KiB"):
+        target(session, credentials=Credentials("bob", "pw")).push(artifact())
+    assert endless.read <= TOKEN_RESPONSE_MAX_BYTES + 64 * 1024
+
+
+def test_deeply_nested_error_and_token_json_do_not_crash() -> None:
+    session = FakeSession()
+    deep = b"[" * 5000 + b"]" * 5000
+    session.faults.append(("PUT", "/manifests/", FakeResponse(400, content=deep)))
+    with pytest.raises(RegistryError, match=r"uploading the manifest failed: HTTP 400$"):
+        target(session).push(artifact())
+    session = FakeSession()
+    bearer_registry(session)
+    session.faults.append(("GET", "/token", FakeResponse(200, content=b'{"a":' * 3000)))
+    with pytest.raises(AuthError, match="sent no token"):
+        target(session, credentials=Credentials("bob", "pw")).push(artifact())
+
+
+def test_a_socket_read_blocked_past_the_deadline_is_cut_off() -> None:
+    a, b = socket.socketpair()
+    try:
+        start = time.monotonic()
+        with watching(0.3):
+            _watch_current(a)
+            a.settimeout(10)  # a per-read timeout alone would wait 10 s
+            data = a.recv(10)  # nothing is ever sent
+        assert data == b""
+        assert 0.25 <= time.monotonic() - start < 2
+    finally:
+        a.close()
+        b.close()
+
+
+def hanging_server() -> tuple[socket.socket, list[socket.socket]]:
+    """Accepts connections and reads requests, never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    conns: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conns.append(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, conns
+
+
+def test_a_real_request_to_a_silent_server_ends_at_its_total_deadline() -> None:
+    server, conns = hanging_server()
+    port = server.getsockname()[1]
+    try:
+        t = RegistryTarget(f"oci://127.0.0.1:{port}/ns", connect_timeout=0.5, read_timeout=0.5,
+                           retry_budget=0)
+        start = time.monotonic()
+        with pytest.raises(RegistryError, match="within the 0 s retry budget"):
+            t.push(artifact())
+        assert time.monotonic() - start < 3
+    finally:
+        server.close()
+        for c in conns:
+            c.close()
+
+
+def test_abort_ends_a_blocked_request_at_once() -> None:
+    server, conns = hanging_server()
+    port = server.getsockname()[1]
+    try:
+        t = RegistryTarget(f"oci://127.0.0.1:{port}/ns", retry_budget=60)
+        errors: list[BaseException] = []
+
+        def push() -> None:
+            try:
+                t.push(artifact())
+            except BaseException as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=push)
+        worker.start()
+        deadline = time.monotonic() + 5
+        while not conns and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)  # the HEAD is now waiting for its answer
+        start = time.monotonic()
+        t.abort()
+        worker.join(timeout=5)
+        assert not worker.is_alive()
+        assert time.monotonic() - start < 0.5
+        assert len(errors) == 1 and isinstance(errors[0], Interrupted)
+    finally:
+        server.close()
+        for c in conns:
+            c.close()
+
+
+def test_abort_cuts_a_backoff_pause_short() -> None:
+    session = FakeSession()
+    session.handlers.append(lambda m, u, h, d: status(503, **{"Retry-After": "20"}))
+    t = RegistryTarget("oci://reg.example/ns", session=session, retry_budget=60)
+    threading.Timer(0.2, t.abort).start()
+    start = time.monotonic()
+    with pytest.raises(Interrupted):
+        t.push(artifact())
+    assert time.monotonic() - start < 1.5
+
+
+# --------------------------------------------------------------------------- header values
+
+
+@pytest.mark.parametrize(
+    ("value", "note"),
+    [
+        ("9" * 5000, "5000 digits"),  # int() would refuse it (Python's 4300-digit limit)
+        ("99999999999999999999", "20 digits"),
+        ("\u00b2", "neither seconds nor a date"),  # str.isdigit() says yes, int() says no
+        ("\u0663", "neither seconds nor a date"),  # Arabic-Indic three
+        ("-5", "neither seconds nor a date"),
+        ("1e400", "neither seconds nor a date"),
+        ("Fri, 31 Dec 99999 23:59:59 GMT", "neither seconds nor a date"),
+        ("Mon, 32 Foo 2024 25:61:61 GMT", "neither seconds nor a date"),
+        ("\x1b[2J now", "neither seconds nor a date"),
+    ],
+)
+def test_malformed_retry_after_is_absent_with_a_note(value: str, note: str) -> None:
+    seconds, said = read_retry_after(value)
+    assert seconds is None
+    assert said is not None and note in said
+    assert "\x1b" not in said and "\n" not in said
+
+
+def test_malformed_retry_after_still_retries_with_own_backoff_and_notes_it() -> None:
+    session, clock = FakeSession(), FakeTime()
+    session.faults += [("HEAD", "/manifests/", status(503, **{"Retry-After": "9" * 5000}))]
+    t = target(session, clock)
+    result = t.push(artifact())
+    assert result.status == "published"
+    assert 0.25 <= clock.sleeps[0] <= 0.5
+    assert t.notes == ["reg.example: ignored a Retry-After of 5000 digits"]
+
+
+def test_a_valid_but_huge_retry_after_stops_at_once_and_says_so() -> None:
+    session, clock = FakeSession(), FakeTime()
+    session.handlers.append(lambda m, u, h, d: status(429, **{"Retry-After": "9999999999"}))
+    with pytest.raises(RegistryError, match=r"asked to wait 1e\+10 s"):
+        target(session, clock).push(artifact())
+    assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("token", ["tok\r\nX-Injected: 1", "tok\x00en", "tok en", "tök",
+                                   "tok\n", "\x1b[31m"])
+def test_tokens_with_controls_are_never_sent_on(token: str) -> None:
+    session = FakeSession()
+    bearer_registry(session, token=token)
+    with pytest.raises(AuthError, match="refusing to send it on") as err:
+        target(session, credentials=Credentials("bob", "pw")).push(artifact())
+    assert token not in str(err.value)
+    sent = [h.get("Authorization", "") for _, _, h in session.calls]
+    assert not any(token in value for value in sent)
+
+
+def test_malformed_docker_content_digest_is_ignored_and_the_bytes_decide() -> None:
+    session = FakeSession()
+    old = artifact(b"old")
+    session.manifests["1.0.0"] = old.manifest
+    bad = CaseInsensitiveDict({"Docker-Content-Digest": "sha256:\x1b[2Jnope"})
+    session.faults.append(("HEAD", "/manifests/", FakeResponse(200, bad)))
+    t = target(session)
+    assert t.existing_digest(artifact()) == old.digest
+    assert t.notes and "\x1b" not in t.notes[0] and "\\x1b" in t.notes[0]
+
+
+def test_bad_token_realms_are_refused() -> None:
+    for realm in ["ftp://x/token", "https://", "https://a b/token", "javascript:alert(1)"]:
+        session = FakeSession()
+        challenge = f'Bearer realm="{realm}",service="reg"'
+        session.handlers.append(lambda m, u, h, d, c=challenge: FakeResponse(
+            401, CaseInsensitiveDict({"WWW-Authenticate": c})))
+        with pytest.raises(AuthError, match="bad token realm"):
+            target(session, credentials=Credentials("bob", "pw")).push(artifact())
+
+
+# --------------------------------------------------------------------------- read-back
+
+
+def test_a_lying_head_does_not_make_other_bytes_unchanged() -> None:
+    """The tag holds someone else's manifest; a stale HEAD claims it is ours."""
+    session = FakeSession()
+    theirs, ours = artifact(b"theirs"), artifact(b"ours")
+    session.manifests["1.0.0"] = theirs.manifest
+    lie = CaseInsensitiveDict({"Docker-Content-Digest": ours.digest})
+    session.faults.append(("HEAD", "/manifests/", FakeResponse(200, lie)))
+    with pytest.raises(ImmutableReleaseError) as err:
+        target(session).push(ours)
+    assert theirs.digest in str(err.value) and ours.digest in str(err.value)
+    assert session.manifests["1.0.0"] == theirs.manifest
+
+
+def test_a_lying_read_back_fails_naming_both_digests() -> None:
+    session = FakeSession()
+    ours, other = artifact(b"ours"), artifact(b"other")
+    session.faults.append(("GET", "/manifests/", FakeResponse(200, content=other.manifest)))
+    with pytest.raises(ReadBackError) as err:
+        target(session).push(ours)
+    assert ours.digest in str(err.value) and other.digest in str(err.value)
+    assert err.value.exit_code == 1
+
+
+def test_a_publisher_that_wins_while_we_upload_makes_us_refuse() -> None:
+    """Both saw no tag; the other one's PUT lands while our blobs go up."""
+    session = FakeSession()
+    ours, theirs = artifact(b"ours"), artifact(b"theirs")
+
+    def other_publisher(method: str, url: str, headers: Any, data: Any) -> None:
+        if method == "PUT" and "/blobs/uploads/" in url and sha(data) == sha(ours.layer):
+            session.manifests["1.0.0"] = theirs.manifest
+
+    session.handlers.append(other_publisher)  # type: ignore[arg-type]
+    with pytest.raises(ImmutableReleaseError) as err:
+        target(session).push(ours)
+    assert theirs.digest in str(err.value) and ours.digest in str(err.value)
+    assert session.manifests["1.0.0"] == theirs.manifest  # never replaced
+    assert "PUT" not in [m for m, u, _ in session.calls if "/manifests/" in u]
+
+
+def test_a_publisher_that_wins_after_our_put_makes_our_read_back_fail() -> None:
+    session = FakeSession()
+    ours, theirs = artifact(b"ours"), artifact(b"theirs")
+    clock = FakeTime()
+
+    def sleep(seconds: float) -> None:  # the other PUT lands during our read-back pause
+        clock.sleep(seconds)
+        if "1.0.0" in session.manifests:
+            session.manifests["1.0.0"] = theirs.manifest
+
+    t = RegistryTarget("oci://reg.example/ns", session=session, sleep=sleep, clock=clock.clock)
+    with pytest.raises(ReadBackError) as err:
+        t.push(ours)
+    assert theirs.digest in str(err.value) and ours.digest in str(err.value)
+
+
+def test_unchanged_needs_bytes_that_hash_to_our_digest() -> None:
+    session = FakeSession()
+    ours = artifact()
+    session.manifests["1.0.0"] = ours.manifest
+    result = target(session).push(ours)
+    assert result.status == "unchanged"
+    assert session.methods() == ["HEAD", "GET"]
+
+
+def test_messages_from_the_registry_are_escaped() -> None:
+    session = FakeSession()
+    body = json.dumps({"errors": [{"code": "DENIED", "message": "\x1b[2J\x1b[Hok\n::error::forged"}]})
+    session.faults.append(("PUT", "/manifests/", FakeResponse(400, content=body.encode(),
+                                                             reason="Bad\x1b]0;title\x07")))
+    with pytest.raises(RegistryError) as err:
+        target(session).push(artifact())
+    text = str(err.value)
+    assert "\x1b" not in text and "\n" not in text and "\x07" not in text
+    assert "\\x1b[2J" in text
