@@ -78,7 +78,7 @@ RETRY_AFTER_MAX_DIGITS = 10
 #: publishers whose check-then-upload windows overlap, the pause makes one
 #: of them see the other's digest (see bpkit.net.registry).
 READBACK_PAUSE_FACTOR = 3.0
-READBACK_PAUSE_MIN = 0.05
+READBACK_PAUSE_MIN = 0.02
 READBACK_PAUSE_MAX = 2.0
 
 # --- local input (bpkit.cli) ------------------------------------------------

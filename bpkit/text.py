@@ -241,9 +241,14 @@ def _view(text: str, fold: str, decode: str) -> tuple[str, _Spans]:
         if decode == "json" and ch == "\\":
             m = _JSON_U.match(text, i)
             if m is not None:
-                chars.append(chr(int(m.group(1), 16)))
-                spans.append((i, m.end()))
-                i = m.end()
+                code, end = int(m.group(1), 16), m.end()
+                low = _JSON_U.match(text, end) if 0xD800 <= code < 0xDC00 else None
+                if low is not None and 0xDC00 <= int(low.group(1), 16) < 0xE000:
+                    code = 0x10000 + ((code - 0xD800) << 10) + (int(low.group(1), 16) - 0xDC00)
+                    end = low.end()
+                chars.append(chr(code))
+                spans.append((i, end))
+                i = end
                 continue
         chars.append(ch)
         spans.append((i, i + 1))
