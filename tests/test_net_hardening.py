@@ -346,7 +346,8 @@ def test_unchanged_needs_bytes_that_hash_to_our_digest() -> None:
 
 def test_messages_from_the_registry_are_escaped() -> None:
     session = FakeSession()
-    body = json.dumps({"errors": [{"code": "DENIED", "message": "\x1b[2J\x1b[Hok\n::error::forged"}]})
+    message = "\x1b[2J\x1b[Hok\n::error::forged"
+    body = json.dumps({"errors": [{"code": "DENIED", "message": message}]})
     session.faults.append(("PUT", "/manifests/", FakeResponse(400, content=body.encode(),
                                                              reason="Bad\x1b]0;title\x07")))
     with pytest.raises(RegistryError) as err:
@@ -354,3 +355,143 @@ def test_messages_from_the_registry_are_escaped() -> None:
     text = str(err.value)
     assert "\x1b" not in text and "\n" not in text and "\x07" not in text
     assert "\\x1b[2J" in text
+
+
+# --------------------------------------------------------------------------- untrusted text
+
+
+def test_publish_table_and_progress_escape_outside_text() -> None:
+    from bpkit.cli.publish import _table
+    from bpkit.publish.pipeline import Outcome
+
+    evil = Outcome("platform/x\ny", "bp-x\x1b[2J", "1.0.0\n::error::forged", "", None, "failed",
+                   "registry said \x1b]0;pwned\x07\n::warning::forged too")
+    text = _table([evil], "oci://reg.example/ns", dry_run=False)
+    assert "\x1b" not in text and "\x07" not in text
+    assert not any(line.startswith("::") for line in text.splitlines())
+    assert len(text.splitlines()) == 4  # header, one row, its message, the summary
+
+
+def test_github_outputs_cannot_be_forged(tmp_path: Any) -> None:
+    from bpkit.cli.publish import _github
+    from bpkit.publish.pipeline import Outcome
+
+    ok = Outcome("platform/x", "bp-x", "1.0.0\nref=evil", "reg/ns/bp-x:1.0.0",
+                 "sha256:" + "a" * 64, "published")
+    bad = Outcome("platform/y", "bp-y|`x`", "1.0.0", "", None, "failed", "no\n| forged | row |")
+    out, summary = tmp_path / "out", tmp_path / "summary"
+    _github([ok], {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)})
+    lines = out.read_text().splitlines()
+    assert [line.split("=", 1)[0] for line in lines] == ["ref", "digest", "version"]
+    assert lines[2] == "version=1.0.0 ref=evil"
+    _github([ok, bad], {"GITHUB_STEP_SUMMARY": str(summary)})
+    table = [line for line in summary.read_text().splitlines() if line.startswith("|")]
+    assert len(table) == 3 + 4  # header and rule per call, one row per outcome
+    assert all(line.count("|") - line.count("\\|") == 5 for line in table)
+    assert "- `bp-y\\|'x'`: no \\| forged \\| row \\|" in summary.read_text()
+
+
+def test_lint_github_commands_cannot_be_forged() -> None:
+    from bpkit.report.lint import escape_github_data, escape_github_property
+
+    data = escape_github_data("a\r\nb\n::error::x\u2028y\x1b[31m%")
+    assert "\n" not in data and "\r" not in data and "\u2028" not in data and "\x1b" not in data
+    assert data.startswith("a%0D%0Ab%0A::error::x")
+    assert data.endswith("%25")
+    prop = escape_github_property("f,title=x::y\n")
+    assert "," not in prop and ":" not in prop and "\n" not in prop
+
+
+def test_error_messages_reach_the_terminal_escaped(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import bpkit.cli as cli_module
+    from bpkit.errors import UsageError
+
+    def boom(**kw: Any) -> None:
+        raise UsageError("registry URL 'oci://\x1b[2J\nx' is bad")
+
+    monkeypatch.setattr(cli_module.cli, "main", boom)
+    with pytest.raises(SystemExit) as exit_:
+        cli_module.main(["publish"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err == "bpkit: error: registry URL 'oci://\\x1b[2J\\nx' is bad\n"
+
+
+def test_keyboard_interrupt_is_exit_130_without_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import bpkit.cli as cli_module
+
+    def interrupted(**kw: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module.cli, "main", interrupted)
+    with pytest.raises(SystemExit) as exit_:
+        cli_module.main(["publish"])
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err == "bpkit: interrupted\n"
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("repo https://bob:pa/ss@charts.example/x", "pa/ss"),
+        ("repo https://bob:p@ss@charts.example/x", "p@ss"),
+        ("repo bob:pa/ss@charts.example/x", "pa/ss"),
+        ("repo //bob:hunter2@charts.example/x", "hunter2"),
+        ("repo 'https://bob:two words@charts.example/x' contains whitespace", "two words"),
+        ("GET /v2/?access_token=abc.def.ghi&x=1", "abc.def.ghi"),
+        ('{"password": "s3cr3t", "user": "bob"}', "s3cr3t"),
+        ("Authorization: Bearer eyJhbGciOi.x.y", "eyJhbGciOi"),
+    ],
+)
+def test_userinfo_and_secret_fields_in_any_form_are_masked(text: str, gone: str) -> None:
+    from bpkit.text import redact
+
+    out = redact(text)
+    assert gone not in out, out
+
+
+def test_digest_references_are_not_mistaken_for_userinfo() -> None:
+    from bpkit.text import redact
+
+    ref = "ghcr.io/org/bp-x@sha256:" + "ab" * 32
+    assert redact(f"pull {ref} now") == f"pull {ref} now"
+    assert redact("localhost:5000/x@sha256:" + "0" * 64) == "localhost:5000/x@sha256:" + "0" * 64
+
+
+def test_known_secrets_in_other_shapes_are_masked() -> None:
+    import base64
+    from urllib.parse import quote
+
+    from bpkit.text import redact
+
+    pw = "hunter2/xyz@Q+"
+    basic = base64.b64encode(f"bob:{pw}".encode()).decode()
+    shapes = [
+        pw,
+        base64.b64encode(pw.encode()).decode().rstrip("="),  # unpadded
+        base64.urlsafe_b64encode(pw.encode()).decode(),
+        quote(pw, safe=""),
+        quote(pw, safe="").replace("%2F", "%2f").replace("%40", "%40"),
+        basic[:9] + "\r\n " + basic[9:],  # a folded header
+        basic,  # base64 of user:password, never registered as a secret itself
+    ]
+    for shape in shapes:
+        out = redact(f"registry said: {shape} (end)", (pw,))
+        assert shape not in out, out
+        assert out.startswith("registry said: ") and out.endswith(" (end)")
+
+
+def test_lint_rules_never_echo_repo_passwords() -> None:
+    from bpkit.lint.rules.upstream_repo import repo_problem
+
+    for repo in ["https://bob:pa/ss@charts.example/x", "bob:pa/ss@charts.example/x",
+                 "//bob:pa/ss@charts.example/x", "https://bob:pa ss@charts.example/x",
+                 "oci://bob:p%2Fss@ghcr.io/x"]:
+        why = repo_problem(repo)
+        assert why is not None
+        assert "pa/ss" not in why and "pa ss" not in why and "p%2Fss" not in why, why

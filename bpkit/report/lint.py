@@ -88,6 +88,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bpkit import __version__
 from bpkit.errors import UsageError
 from bpkit.problem import Level, Problem
+from bpkit.text import UNPRINTABLE
 
 if TYPE_CHECKING:
     # Importing the rules package at run time would load every rule module
@@ -232,16 +233,9 @@ def summary_line(problems: Sequence[Problem], summary: Summary) -> str:
     return f"{counts} in {where}"
 
 
-# Characters that would break "one problem, one line" or let a message
-# (which may quote a user's YAML) move the cursor, recolour or reorder text.
-_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_UNPRINTABLE: dict[int, str] = {
-    **{c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
-    **{ord(c): f"\\u{ord(c):04x}" for c in _BIDI},
-    0x0A: "\\n",
-    0x0D: "\\r",
-    0x09: "\t",
-}
+# Control, C1, bidi and line-separator characters, shown escaped: one
+# sanitizer for the whole tool (bpkit.text).
+_UNPRINTABLE = UNPRINTABLE
 # The same, keeping line breaks for the Actions runner to encode.
 _UNPRINTABLE_KEEP_LINES = {**_UNPRINTABLE, 0x0A: "\n", 0x0D: "\r"}
 

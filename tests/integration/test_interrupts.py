@@ -110,7 +110,7 @@ def test_ctrl_c_while_requests_hang_exits_130_within_2_s(
         time.sleep(0.3)  # every worker is now blocked waiting for an answer
         start = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=10)
         elapsed = time.monotonic() - start
     finally:
         if proc.poll() is None:
@@ -149,7 +149,7 @@ def test_ctrl_c_while_publishing_to_a_layout_leaves_it_valid(tmp_path: Path,
     proc = _start(repo, "publish", "--all", "--layout", str(layout))
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode in (0, 130), err.decode()
     assert "Traceback" not in err.decode()
     if (layout / "index.json").exists():

@@ -32,7 +32,7 @@ def test_trickled_headers_end_at_the_total_deadline(fault_proxy: Any, make_artif
     fault_proxy.inject("trickle", "HEAD", "/manifests/", times=None, interval=0.2)
     target = RegistryTarget(fault_proxy.url, connect_timeout=1, read_timeout=1, retry_budget=1)
     start = time.monotonic()
-    with pytest.raises(RegistryError, match="no complete answer from .* within 2 s") as err:
+    with pytest.raises(RegistryError, match=r"no complete answer from .* within 2 s") as err:
         target.push(make_artifact())
     elapsed = time.monotonic() - start
     # budget + one request's total deadline (connect + read), plus slack for load
