@@ -32,6 +32,10 @@ TAR_MAX_SPECIAL_RECORD = 1024 * 1024
 #: headers; a gzip bomb stops here.
 TAR_MAX_STREAM = HELM_MAX_CHART_BYTES + 16 * 1024 * 1024
 
+#: A docker-format credentials file (config.json, Helm's registry config,
+#: containers auth.json): a few entries each; 1 MiB is thousands of registries.
+CREDENTIAL_FILE_MAX_BYTES = 1024 * 1024
+
 #: Seconds a credential helper (docker-credential-*) may take to answer.
 CREDENTIAL_HELPER_SECONDS = 15.0
 

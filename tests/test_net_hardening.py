@@ -495,3 +495,36 @@ def test_lint_rules_never_echo_repo_passwords() -> None:
         why = repo_problem(repo)
         assert why is not None
         assert "pa/ss" not in why and "pa ss" not in why and "p%2Fss" not in why, why
+
+
+# --------------------------------------------------------------------------- credential files
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "huge", "latin1", "deep", "dir"])
+def test_hostile_credential_files_are_one_line_errors(tmp_path: Any, kind: str) -> None:
+    import os
+
+    from bpkit.errors import UsageError
+    from bpkit.net.credentials import resolve
+
+    config = tmp_path / "docker" / "config.json"
+    config.parent.mkdir()
+    if kind == "fifo":
+        os.mkfifo(config)  # nothing will ever write to it
+    elif kind == "zero":
+        config.symlink_to("/dev/zero")
+    elif kind == "huge":
+        config.write_bytes(b" " * (2 * 1024 * 1024))
+    elif kind == "latin1":
+        config.write_bytes(b'{"auths": {"x": {"auth": "\xe9"}}}')
+    elif kind == "deep":
+        config.write_text("[" * 100_000 + "]" * 100_000)
+    else:
+        config.mkdir()
+    start = time.monotonic()
+    with pytest.raises(UsageError) as err:
+        resolve("reg.example", env={"DOCKER_CONFIG": str(config.parent), "HOME": str(tmp_path)})
+    assert time.monotonic() - start < 2
+    message = str(err.value)
+    assert "docker config" in message and "\n" not in message
+    assert str(config) in message

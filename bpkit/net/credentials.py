@@ -29,6 +29,7 @@ import binascii
 import json
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from bpkit.errors import UsageError
-from bpkit.limits import CREDENTIAL_HELPER_SECONDS
-from bpkit.text import decoded
+from bpkit.limits import CREDENTIAL_FILE_MAX_BYTES, CREDENTIAL_HELPER_SECONDS
+from bpkit.net.http import loads_json
+from bpkit.text import decoded, outside, show_path
 
 #: How long a docker credential helper may take (some talk to a keychain daemon).
 HELPER_TIMEOUT = CREDENTIAL_HELPER_SECONDS
@@ -136,19 +138,53 @@ def _docker_config_file(env: Mapping[str, str]) -> Path:
     return (Path(home) if home else Path.home()) / ".docker" / "config.json"
 
 
-def _from_docker_config(host: str, path: Path, env: Mapping[str, str], *,
-                        what: str = "docker config") -> Credentials | None:
-    """Credentials from one docker-format file; `what` names it in messages and `source`."""
+def _read_config(path: Path, what: str) -> str | None:
+    """A credentials file's text: regular file (symlinks followed), bounded, UTF-8; None: absent.
+
+    O_NONBLOCK keeps a FIFO planted at the path from hanging the open; the
+    size cap keeps `/dev/zero` or a huge file from filling memory.
+    """
+    shown = show_path(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {what} {shown}: {exc.strerror}") from None
     try:
-        config = json.loads(text) if text.strip() else {}
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UsageError(f"{what} {shown} is not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= CREDENTIAL_FILE_MAX_BYTES:
+            chunk = os.read(fd, 64 * 1024)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {shown}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > CREDENTIAL_FILE_MAX_BYTES:
+        raise UsageError(f"{what} {shown} is larger than {CREDENTIAL_FILE_MAX_BYTES // 1024} KiB")
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} {shown} is not valid UTF-8 (byte {exc.start + 1})") from None
+
+
+def _from_docker_config(host: str, path: Path, env: Mapping[str, str], *,
+                        what: str = "docker config") -> Credentials | None:
+    """Credentials from one docker-format file; `what` names it in messages and `source`."""
+    text = _read_config(path, what)
+    if text is None:
+        return None
+    try:
+        config = loads_json(text) if text.strip() else {}
     except ValueError as exc:
-        raise UsageError(f"{what} {path} is not valid JSON: {exc}") from None
+        raise UsageError(f"{what} {show_path(str(path))} is not valid JSON: "
+                         f"{outside(str(exc), limit=120)}") from None
     if not isinstance(config, dict):
         raise UsageError(f"{what} {path} is not a JSON object")
 

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +241,6 @@ class Answer:
     reason: str = ""
     method: str = ""
     truncated: bool = False
-    notes: tuple[str, ...] = field(default=())
 
     def json(self) -> Any:
         return loads_json(self.body)
