@@ -105,7 +105,12 @@ def _install_sigint() -> Any:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_sigint)
-    return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def restore() -> None:
+        if not seen:  # after a Ctrl-C, a second one during shutdown still exits at once
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    return restore
 
 
 def _exit_interrupted() -> None:

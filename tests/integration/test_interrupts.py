@@ -96,10 +96,12 @@ def _wait_for(predicate: Any, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("names", [["flux"], ["--all", "--jobs", "4"]],
-                         ids=["one-blueprint", "all-in-parallel"])
+@pytest.mark.parametrize(("names", "presses"),
+                         [(["flux"], 1), (["--all", "--jobs", "4"], 1),
+                          (["--all", "--jobs", "4"], 2)],
+                         ids=["one-blueprint", "all-in-parallel", "pressed-twice"])
 def test_ctrl_c_while_requests_hang_exits_130_within_2_s(
-    tmp_path: Path, hanging: HangingServer, names: list[str]
+    tmp_path: Path, hanging: HangingServer, names: list[str], presses: int
 ) -> None:
     repo = make_repo(tmp_path)
     proc = _start(repo, "publish", *names, "--registry",
@@ -109,7 +111,9 @@ def test_ctrl_c_while_requests_hang_exits_130_within_2_s(
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.3)  # every worker is now blocked waiting for an answer
         start = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        for _ in range(presses):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.01)
         _, err = proc.communicate(timeout=10)
         elapsed = time.monotonic() - start
     finally:
@@ -119,7 +123,8 @@ def test_ctrl_c_while_requests_hang_exits_130_within_2_s(
     assert proc.returncode == 130, text
     assert elapsed < 2.0, f"{elapsed:.2f} s from Ctrl-C to exit"
     assert "Traceback" not in text and "Exception ignored" not in text, text
-    assert text.strip().splitlines()[-1] == "bpkit: interrupted"
+    if presses == 1:  # a second Ctrl-C may end the process before the message is out
+        assert text.strip().splitlines()[-1] == "bpkit: interrupted"
 
 
 def _layout_ok(layout: Path) -> list[str]:
