@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 import click
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> Any:
         exc.show()
         sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
-        _exit_interrupted()
+        _exit_interrupted(whole_process=argv is None)
     except BpkitError as exc:
         click.echo(f"bpkit: error: {printable(exc.message)}", err=True)
         sys.exit(exc.exit_code)
@@ -113,23 +114,29 @@ def _install_sigint() -> Any:
     return restore
 
 
-def _exit_interrupted() -> None:
-    """Exit 130 now; worker threads get a short grace to finish, then the process just ends."""
+def _exit_interrupted(*, whole_process: bool) -> None:
+    """Exit 130 within INTERRUPT_GRACE_SECONDS, without a traceback, however often Ctrl-C comes.
+
+    Worker threads stop within milliseconds once aborted; they get the grace
+    period to finish, then the process ends with os._exit, skipping an
+    interpreter shutdown that would wait for a thread stuck in, say, a DNS
+    lookup, and during which another Ctrl-C would kill it by signal.
+    `whole_process` is False when main() was called with arguments (tests,
+    embedding): then it only raises SystemExit.
+    """
+    if whole_process:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(Exception):
         click.echo("bpkit: interrupted", err=True)
+    if not whole_process:
+        sys.exit(EXIT_INTERRUPTED)
+    deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    with contextlib.suppress(Exception):
         sys.stdout.flush()
+    with contextlib.suppress(Exception):
         sys.stderr.flush()
-
-    def hard_exit() -> None:
-        os._exit(EXIT_INTERRUPTED)
-
-    others = [t for t in threading.enumerate()
-              if t is not threading.current_thread() and not t.daemon]
-    if others:
-        # Interpreter shutdown joins worker threads; they stop within
-        # milliseconds once aborted, but a thread stuck in, say, a DNS lookup
-        # must not keep the process alive.
-        timer = threading.Timer(INTERRUPT_GRACE_SECONDS, hard_exit)
-        timer.daemon = True
-        timer.start()
-    sys.exit(EXIT_INTERRUPTED)
+    os._exit(EXIT_INTERRUPTED)
