@@ -11,6 +11,7 @@ redacted, folded to one line, escaped, cut.
 from __future__ import annotations
 
 import base64
+import bisect
 import functools
 import re
 from collections.abc import Iterable
@@ -123,19 +124,24 @@ def _redact_userinfo(line: str, mask: str = _MASK) -> str:
     """
     out: list[str] = []
     pos = 0
-    starts = [m.end() for m in _URL_START.finditer(line)]
-    for n, start in enumerate(starts):
+    matches = list(_URL_START.finditer(line))
+    starts = [m.end() for m in matches]
+    # A URL that starts a new word ends the previous one's scope; one inside
+    # a word ("pw://x" within a password) does not.
+    words = [m.start() for m in matches
+             if m.start() == 0 or line[m.start() - 1] in " \t'\"(<[{=,"]
+    for start in starts:
         if start < pos:
             continue
-        end_of_scope = starts[n + 1] if n + 1 < len(starts) else len(line)
+        i = bisect.bisect_left(words, start)
+        end_of_scope = words[i] if i < len(words) else len(line)
         at = -1
         search_from = start
         while True:
             nxt = line.find("@", search_from, end_of_scope)
             if nxt < 0:
                 break
-            rest = line[nxt + 1 :]
-            if _HOST_AFTER.match(rest) and not _DIGEST_AFTER.match(rest):
+            if _HOST_AFTER.match(line, nxt + 1) and not _DIGEST_AFTER.match(line, nxt + 1):
                 at = nxt
             search_from = nxt + 1
         if at < 0:
