@@ -67,6 +67,10 @@ TOKEN_RESPONSE_MAX_BYTES = 128 * 1024
 #: 200 bytes; oras-go's `maxErrorBytes` is the same 8 KiB.
 ERROR_BODY_MAX_BYTES = 8 * 1024
 
+#: Redirects followed for one GET or HEAD (Go's net/http follows 10; a
+#: registry that redirects does so once, to its storage).
+HTTP_MAX_REDIRECTS = 5
+
 #: Slowest upload rate allowed for a blob before its request is given up
 #: (bytes per second): each request may take CONNECT_TIMEOUT + READ_TIMEOUT
 #: plus its body's size at this rate, in total, however the server trickles.

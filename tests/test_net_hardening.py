@@ -528,3 +528,41 @@ def test_hostile_credential_files_are_one_line_errors(tmp_path: Any, kind: str) 
     message = str(err.value)
     assert "docker config" in message and "\n" not in message
     assert str(config) in message
+
+
+# --------------------------------------------------------------------------- redirects
+
+
+def test_redirects_are_followed_with_bounded_bodies_and_no_credentials_elsewhere() -> None:
+    session = FakeSession()
+    ours = artifact()
+    session.manifests["1.0.0"] = ours.manifest
+    endless = EndlessResponse(302, {"Location": "https://storage.example/m?sig=1"})
+    session.faults.append(("GET", "reg.example/v2/ns/bp-x/manifests/", endless))
+
+    def storage(method: str, url: str, headers: Any, data: Any) -> Any:
+        if "storage.example" in url:
+            return FakeResponse(200, content=ours.manifest)
+        return None
+
+    session.handlers.append(storage)
+    result = target(session, credentials=Credentials("bob", "pw")).push(ours)
+    assert result.status == "unchanged"
+    assert endless.read <= ERROR_BODY_MAX_BYTES + 64 * 1024
+    hop = [h for _, u, h in session.calls if "storage.example" in u]
+    assert hop and "Authorization" not in hop[0]
+
+
+def test_redirect_loops_and_downgrades_are_refused() -> None:
+    session = FakeSession()
+    session.manifests["1.0.0"] = artifact().manifest
+    session.handlers.append(lambda m, u, h, d: status(
+        307, Location="https://reg.example/v2/ns/bp-x/manifests/1.0.0") if m == "GET" else None)
+    with pytest.raises(RegistryError, match="more than 5 redirects"):
+        target(session).push(artifact())
+    session = FakeSession()
+    session.manifests["1.0.0"] = artifact().manifest
+    session.handlers.append(lambda m, u, h, d: status(
+        302, Location="http://evil.example/m") if m == "GET" else None)
+    with pytest.raises(RegistryError, match="refusing a redirect from HTTPS to plain HTTP"):
+        target(session).push(artifact())

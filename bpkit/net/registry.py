@@ -60,6 +60,7 @@ from bpkit.errors import (
 )
 from bpkit.limits import (
     ERROR_BODY_MAX_BYTES,
+    HTTP_MAX_REDIRECTS,
     MANIFEST_MAX_BYTES,
     MIN_UPLOAD_RATE,
     READBACK_PAUSE_FACTOR,
@@ -112,6 +113,8 @@ MANIFEST_ACCEPT = ", ".join(
 
 RequestHook = Callable[[str, str, "int | None"], None]
 """Called after every HTTP request with (method, URL path and query, status or None)."""
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 #: What the body of an answer is for: its cap, and whether a longer one is an error.
 BodyKind = Literal["manifest", "token", "other"]
@@ -519,6 +522,44 @@ class RegistryTarget:
         form: Mapping[str, str] | None = None,
         body: BodyKind = "other",
     ) -> Answer:
+        """One request, following GET/HEAD redirects itself.
+
+        requests would read each redirect's body whole (to free the
+        connection); here every hop is a request of its own, within the
+        caps and deadlines, and credentials never follow to another host.
+        """
+        first_host = urlsplit(url).netloc.lower()
+        for _ in range(HTTP_MAX_REDIRECTS + 1):
+            same_host = urlsplit(url).netloc.lower() == first_host
+            resp = self._send_once(method, url, headers, data, auth=auth if same_host else None,
+                                   registry_auth=registry_auth, form=form, body=body)
+            if resp.status not in _REDIRECT_STATUSES or method not in ("GET", "HEAD"):
+                return resp
+            location = str(resp.headers.get("Location") or "")
+            nxt = urljoin(resp.url or url, location) if header_value_ok(location) else ""
+            parts = urlsplit(nxt)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise RegistryError(f"{self._target_name(url)}: a redirect (HTTP {resp.status}) "
+                                    "without a usable Location")
+            if (urlsplit(url).scheme == "https" and parts.scheme == "http"
+                    and not is_loopback_host(parts.hostname or "")):
+                raise RegistryError(f"{self._target_name(url)}: refusing a redirect from HTTPS "
+                                    f"to plain HTTP ({outside(parts.netloc, limit=100)})")
+            url = nxt
+        raise RegistryError(f"{self.ref.host}: more than {HTTP_MAX_REDIRECTS} redirects")
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        data: bytes | None,
+        *,
+        auth: str | None = None,
+        registry_auth: bool = True,
+        form: Mapping[str, str] | None = None,
+        body: BodyKind = "other",
+    ) -> Answer:
         requests = requests_module()
         if self._cancel.is_set():
             raise Interrupted("interrupted")
@@ -552,7 +593,7 @@ class RegistryTarget:
                         data=form if form is not None else data,
                         timeout=timeout,
                         verify=self.verify,
-                        allow_redirects=method in ("GET", "HEAD"),
+                        allow_redirects=False,
                         stream=True,
                     )
                     status = resp.status_code
