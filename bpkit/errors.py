@@ -55,6 +55,12 @@ class RegistryError(BpkitError):
     exit_code = EXIT_PROBLEMS
 
 
+class UpstreamError(BpkitError):
+    """An upstream chart cannot be resolved, fetched or trusted (names repository and chart)."""
+
+    exit_code = EXIT_PROBLEMS
+
+
 class AuthError(RegistryError):
     """The registry rejected the credentials."""
 

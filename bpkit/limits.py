@@ -18,9 +18,17 @@ HELM_MAX_FILE_BYTES = 5 * 1024 * 1024
 #: *below* it: Helm fails when the remaining budget reaches 0).
 HELM_MAX_CHART_BYTES = 100 * 1024 * 1024
 
-#: Anchors may not expand a YAML document into more nodes than this
-#: ("billion laughs"); real values files stay far below it.
+#: A document may use anchors, but its aliases may not add more nodes than
+#: this when expanded ("billion laughs"). Only expansion counts: a large but
+#: honest document (its size is bounded by HELM_MAX_FILE_BYTES) is not a bomb.
 YAML_MAX_EXPANDED_NODES = 1_000_000
+
+#: Deepest nesting of YAML collections accepted, checked before the C parser
+#: sees a document (its recursive composer crashes the process on deep
+#: nesting). go-yaml (Helm) stops at 10,000 flow levels or indents; bpkit's
+#: walks of the data are recursive Python, so it stops far earlier, and far
+#: above anything a chart needs (~20).
+YAML_MAX_DEPTH = 200
 
 #: Files and folders walked in one chart: stops symlink fan-out.
 CHART_MAX_WALK_ENTRIES = 20_000
@@ -50,12 +58,42 @@ DEFAULT_RETRY_BUDGET = 30.0
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 
+#: A Helm repository's index.yaml. Big public indexes are tens of MiB (bitnami's
+#: was over 20 MiB before it was trimmed); 64 MiB leaves room for those while a
+#: lying or endless server costs bounded memory: the body is refused as soon as
+#: Content-Length (or the bytes read) pass this, without reading the rest.
+HELM_INDEX_MAX_BYTES = 64 * 1024 * 1024
+
+#: YAML nodes (after alias expansion) in one index.yaml. A large real index has
+#: a few million; an alias bomb expands to billions and stops here, cheaply
+#: (sizes are counted per shared node, never expanded).
+HELM_INDEX_MAX_NODES = 20_000_000
+
+#: One upstream chart archive: Helm loads no chart whose files total more
+#: than HELM_MAX_CHART_BYTES, and the compressed archive is never larger.
+UPSTREAM_MAX_ARCHIVE_BYTES = HELM_MAX_CHART_BYTES
+
+#: An OCI manifest (the distribution spec lets registries refuse over 4 MiB).
+OCI_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+#: Seconds one download (an index or a chart) may take from the first byte
+#: asked to the last one read, across slow-drip answers that each stay
+#: within READ_TIMEOUT; retries have their own budget on top.
+DOWNLOAD_DEADLINE = 120.0
+
+#: Redirects followed for one repository request (Helm and curl allow more;
+#: real repositories use one, to a CDN or release asset).
+MAX_REDIRECTS = 5
+
+#: A blob read back from a registry: a chart archive never holds more than Helm loads.
+OCI_MAX_BLOB_BYTES = HELM_MAX_CHART_BYTES
+
 # --- registry answers (bpkit.net) -------------------------------------------
 
 #: A manifest read from a registry. distribution refuses to store a larger one
 #: (`maxManifestBodySize = 4 << 20` in registry/handlers/manifests.go), and
 #: oras-go reads at most this much (`defaultMaxMetadataBytes`).
-MANIFEST_MAX_BYTES = 4 * 1024 * 1024
+MANIFEST_MAX_BYTES = OCI_MAX_MANIFEST_BYTES
 
 #: A token service's answer. The distribution token spec's tokens are a few
 #: KiB and an answer may hold two (`token`, `access_token`); oras-go
@@ -67,13 +105,10 @@ TOKEN_RESPONSE_MAX_BYTES = 128 * 1024
 #: 200 bytes; oras-go's `maxErrorBytes` is the same 8 KiB.
 ERROR_BODY_MAX_BYTES = 8 * 1024
 
-#: Redirects followed for one GET or HEAD (Go's net/http follows 10; a
-#: registry that redirects does so once, to its storage).
-HTTP_MAX_REDIRECTS = 5
-
-#: Slowest upload rate allowed for a blob before its request is given up
+#: Slowest transfer rate allowed for a blob before its request is given up
 #: (bytes per second): each request may take CONNECT_TIMEOUT + READ_TIMEOUT
-#: plus its body's size at this rate, in total, however the server trickles.
+#: plus its body's size (or, reading a blob, its cap) at this rate, in total,
+#: however the server trickles.
 MIN_UPLOAD_RATE = 64 * 1024
 
 #: `Retry-After` in seconds with more digits than this (over 300 years) is

@@ -12,6 +12,9 @@ Kept apart from the CLI so tests and other tools build the same object.
     chart-type = "warning"
     overlay-subchart-key = "off"
 
+    [tool.bpkit.mirrors]                    # where upstream charts are really fetched
+    "https://charts.jetstack.io" = "oci://harbor.internal/jetstack"
+
     [tool.bpkit.per-path."platform/cilium/**"]   # ... or for some paths only
     overlay-subchart-key = "off"
     upstream-mode = "bundle"
@@ -38,7 +41,8 @@ DEFAULT_RETRY_BUDGET = 30.0
 UPSTREAM_MODES = ("overlay", "bundle")
 DEFAULT_UPSTREAM_MODE = "overlay"
 MODE_KEY = "upstream-mode"
-_KNOWN_KEYS = {"roots", "registry", "retry-budget", MODE_KEY, "rules", "per-path"}
+_KNOWN_KEYS = {"roots", "registry", "retry-budget", MODE_KEY, "rules", "per-path", "mirrors"}
+_MIRROR_FROM = re.compile(r"(https|oci)://[^\s/?#@]+(/[^\s?#@]*)?")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class Settings:
     source: Path | None = None  # the pyproject.toml read, if any
     upstream_mode: str = DEFAULT_UPSTREAM_MODE
     per_path_modes: tuple[tuple[str, str], ...] = ()  # (pattern, mode), in file order
+    #: Upstream repository URL (as in values.yaml) -> the mirror to fetch it from.
+    mirrors: Mapping[str, str] = field(default_factory=dict)
 
     def level_for(self, rule: str, default: Level, path: Path | None) -> Level:
         """The level a problem of `rule` at `path` gets; later settings win."""
@@ -125,16 +131,16 @@ def _glob_match(pattern: str, rel: str) -> bool:
 def load_settings(root: Path, known_rules: frozenset[str] | None = None) -> Settings:
     """Read `[tool.bpkit]` from ROOT/pyproject.toml; defaults when absent."""
     source = root / "pyproject.toml"
-    try:
-        raw = source.read_bytes()
-    except FileNotFoundError:
+    raw = _read_settings_file(source)
+    if raw is None:
         return Settings(root=root)
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8: byte 0x{raw[exc.start]:02x} at offset "
+                          f"{exc.start} cannot be decoded") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {' '.join(str(exc).split())}") from None
     table = doc.get("tool", {}).get("bpkit")
     if table is None:
         return Settings(root=root, source=source)
@@ -168,9 +174,46 @@ def load_settings(root: Path, known_rules: frozenset[str] | None = None) -> Sett
             entries = {k: v for k, v in raw_entries.items() if k != MODE_KEY}
             per_path_modes.append((pattern, _mode(raw_entries[MODE_KEY], here)))
         per_path.append((pattern, _levels(entries, here, known_rules)))
+    mirrors = parse_mirrors(table.get("mirrors", {}), f"{where}.mirrors")
     return Settings(root=root, roots=tuple(roots), registry=registry, retry_budget=float(budget),
                     rule_levels=rules, per_path=tuple(per_path), source=source,
-                    upstream_mode=mode, per_path_modes=tuple(per_path_modes))
+                    upstream_mode=mode, per_path_modes=tuple(per_path_modes), mirrors=mirrors)
+
+
+def normalize_repo(url: str) -> str:
+    """A repository URL as mirrors are matched: without a trailing slash."""
+    return url.strip().rstrip("/")
+
+
+def parse_mirrors(raw: Any, where: str) -> dict[str, str]:
+    """`{FROM: TO}` from `[tool.bpkit.mirrors]` (or BPKIT_MIRRORS), checked."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table of \"repository URL\" = \"mirror URL\"")
+    out: dict[str, str] = {}
+    for source, target in raw.items():
+        if not isinstance(target, str) or not isinstance(source, str):
+            raise ConfigError(f"{where}: {source!r} must map to a URL string")
+        for what, url in (("repository", source), ("mirror", target)):
+            if not _MIRROR_FROM.fullmatch(url.strip()):
+                raise ConfigError(f"{where}: {what} {url!r} is not an https:// or oci:// URL "
+                                  "without credentials")
+        out[normalize_repo(source)] = normalize_repo(target)
+    return out
+
+
+def mirrors_from_env(value: str | None) -> dict[str, str]:
+    """BPKIT_MIRRORS: `FROM=TO` pairs separated by commas."""
+    if not value or not value.strip():
+        return {}
+    pairs: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        source, sep, target = item.partition("=")
+        if not sep:
+            raise ConfigError(f"BPKIT_MIRRORS: {item.strip()!r} is not FROM=TO")
+        pairs[source.strip()] = target.strip()
+    return parse_mirrors(pairs, "BPKIT_MIRRORS")
 
 
 def _mode(value: Any, where: str) -> str:
@@ -178,6 +221,39 @@ def _mode(value: Any, where: str) -> str:
         shown = repr(value) if isinstance(value, str) else f"a {type(value).__name__}"
         raise ConfigError(f'{where}: {MODE_KEY} must be "overlay" or "bundle", not {shown}')
     return str(value)
+
+
+# A pyproject.toml is a few KiB; a larger one is not a settings file.
+MAX_SETTINGS_BYTES = 1024 * 1024
+
+
+def _read_settings_file(source: Path) -> bytes | None:
+    """The file's bytes (None when absent): a regular file, at most MAX_SETTINGS_BYTES.
+
+    Opened with O_NONBLOCK and checked with fstat, so a FIFO or a symlink to
+    /dev/zero is refused at once instead of hanging or filling memory.
+    """
+    import os
+    import stat
+
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(f"{source}: not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            raw = fh.read(MAX_SETTINGS_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise ConfigError(f"{source}: larger than {MAX_SETTINGS_BYTES // 1024} KiB; "
+                          "not read as settings")
+    return raw
 
 
 def _levels(raw: Any, where: str, known: frozenset[str] | None) -> dict[str, Level]:

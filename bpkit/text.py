@@ -176,7 +176,7 @@ def _encodings(secret: str) -> list[str]:
     return sorted((s for s in shapes if s), key=len, reverse=True)
 
 
-_FOLD = re.compile(r"[ \t]*(?:\r\n|\r|\n|\\r\\n|\\n)[ \t>]*")
+_FOLD = re.compile(r"[ \t]*(?:\r\n|\r|\n|\\r\\n|\\n)[ \t]*")
 _PCT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _JSON_U = re.compile(r"\\u([0-9A-Fa-f]{4})")
 _Spans = list[tuple[int, int]]
@@ -271,8 +271,8 @@ def _views(text: str) -> list[tuple[str, _Spans | None]]:
     decodes = [""]
     if "%" in text:
         decodes.append("pct")
-        if "+" in text:
-            decodes.append("pct+")
+    if "+" in text:
+        decodes.append("pct+")
     if "\\u" in text:
         decodes.append("json")
     for fold in folds:

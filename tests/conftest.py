@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def monorepo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A clean monorepo with platform/flux and platform/cert-manager, as cwd."""
-    from tests.blueprints import write_tree
+    from tests.helpers.blueprints import write_tree
 
     root = tmp_path / "repo"
     root.mkdir()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.test_changes import append, commit, make_monorepo
+from tests.helpers.git import append, commit, make_monorepo
 
 REPO = Path(__file__).resolve().parent.parent
 ACTION = YAML(typ="safe").load((REPO / "action.yml").read_text())

@@ -9,8 +9,8 @@ import pytest
 
 from bpkit.errors import UsageError
 from bpkit.report.matrix import MAX_JOBS, matrix
-from tests.clirun import bpkit
-from tests.test_changes import append, commit, make_monorepo
+from tests.helpers.cli import invoke
+from tests.helpers.git import append, commit, make_monorepo
 
 TARGETS = [("a", "platform/a"), ("b", "platform/b"), ("c", "products/c")]
 
@@ -51,7 +51,7 @@ def test_cli_per_job_and_the_all_if_unknown_fallback(tmp_path: Path) -> None:
     append(repo / "products/shop/chart/values.yaml", "x: 1\n")
     head = commit(repo, "two changes")
     out = tmp_path / "out"
-    run = bpkit("changed", "--base", before, "--head", head, "--format", "matrix",
+    run = invoke("changed", "--base", before, "--head", head, "--format", "matrix",
                 "--per-job", "2", cwd=repo, env={"GITHUB_OUTPUT": str(out)})
     assert run.code == 0, run.err
     expected = {"include": [{"job": "1", "blueprints": "platform/flux products/shop",
@@ -59,11 +59,11 @@ def test_cli_per_job_and_the_all_if_unknown_fallback(tmp_path: Path) -> None:
     assert json.loads(run.out) == expected
     assert out.read_text() == f"matrix={json.dumps(expected, separators=(',', ':'))}\ncount=2\n"
     # Every blueprint, when the base is unknown: still a few a job.
-    run = bpkit("changed", "--base", "0" * 40, "--head", head, "--format", "matrix",
+    run = invoke("changed", "--base", "0" * 40, "--head", head, "--format", "matrix",
                 "--per-job", "2", "--all-if-unknown", cwd=repo)
     assert run.code == 0, run.err
     jobs = json.loads(run.out)["include"]
     assert [j["names"] for j in jobs] == ["cert-manager flux", "shop"]
     assert "warning" in run.err
-    run = bpkit("changed", "--base", before, "--format", "matrix", "--per-job", "0", cwd=repo)
+    run = invoke("changed", "--base", before, "--format", "matrix", "--per-job", "0", cwd=repo)
     assert run.code == 2 and "--per-job" in run.err

@@ -28,6 +28,7 @@ from bpkit.helm.tgz import archive_name, build, inspect, pack
 from bpkit.history.epoch import DEFAULT_EPOCH, source_date
 from bpkit.limits import HELM_MAX_CHART_BYTES as MAX_CHART_SIZE
 from bpkit.limits import HELM_MAX_FILE_BYTES as MAX_FILE_SIZE
+from tests.helpers.git import git
 
 MTIME = 1_700_000_000
 
@@ -564,17 +565,6 @@ def _git_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def git(repo: Path, env: dict[str, str], *args: str, date: int | None = None) -> str:
-    e = dict(env)
-    if date is not None:
-        # The author date is set apart to show the *committer* date is used.
-        e["GIT_AUTHOR_DATE"] = f"@{date - 5000} +0000"
-        e["GIT_COMMITTER_DATE"] = f"@{date} +0530"
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=e, check=True, capture_output=True, text=True
-    ).stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, dict[str, str]]]:
     if shutil.which("git") is None:
@@ -584,7 +574,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path
         monkeypatch.setenv(key, env[key])
     r = tmp_path / "repo"
     r.mkdir()
-    git(r, env, "init", "-q", "-b", "main")
+    git(r, "init", "-q", "-b", "main", env=env)
     yield r, env
 
 
@@ -593,11 +583,11 @@ def test_source_date_from_git(repo: tuple[Path, dict[str, str]]) -> None:
     r, env = repo
     write_chart(r / "platform" / "flux", {"blueprint.yaml": b"a: 1\n"})
     write_chart(r / "platform" / "other", {"blueprint.yaml": b"a: 1\n"})
-    git(r, env, "add", ".")
-    git(r, env, "commit", "-q", "-m", "one", date=1_600_000_000)
+    git(r, "add", ".", env=env)
+    git(r, "commit", "-q", "-m", "one", date=1_600_000_000, env=env)
     (r / "platform" / "other" / "blueprint.yaml").write_text("a: 2\n")
-    git(r, env, "commit", "-q", "-am", "two", date=1_650_000_000)
-    first = git(r, env, "rev-parse", "HEAD~1").strip()
+    git(r, "commit", "-q", "-am", "two", date=1_650_000_000, env=env)
+    first = git(r, "rev-parse", "HEAD~1", env=env).strip()
     assert source_date(r / "platform" / "flux") == (1_600_000_000, f"git commit {first[:12]}")
     assert source_date(r / "platform" / "other")[0] == 1_650_000_000
     assert source_date(r)[0] == 1_650_000_000
@@ -621,10 +611,10 @@ def test_source_date_special_characters_in_path(repo: tuple[Path, dict[str, str]
     r, env = repo
     write_chart(r / "platform" / "*", {"blueprint.yaml": b"a: 1\n"})
     write_chart(r / "platform" / "x", {"blueprint.yaml": b"a: 1\n"})
-    git(r, env, "add", "--", ":(literal)platform/*")
-    git(r, env, "commit", "-q", "-m", "star", date=1_600_000_000)
-    git(r, env, "add", "platform/x")
-    git(r, env, "commit", "-q", "-m", "x", date=1_700_000_000)
+    git(r, "add", "--", ":(literal)platform/*", env=env)
+    git(r, "commit", "-q", "-m", "star", date=1_600_000_000, env=env)
+    git(r, "add", "platform/x", env=env)
+    git(r, "commit", "-q", "-m", "x", date=1_700_000_000, env=env)
     # A literal pathspec: "*" must not match platform/x.
     assert source_date(r / "platform" / "*")[0] == 1_600_000_000
 
@@ -633,13 +623,13 @@ def test_source_date_special_characters_in_path(repo: tuple[Path, dict[str, str]
 def test_source_date_shallow_clone(tmp_path: Path, repo: tuple[Path, dict[str, str]]) -> None:
     r, env = repo
     write_chart(r / "platform" / "flux", {"blueprint.yaml": b"a: 1\n"})
-    git(r, env, "add", ".")
-    git(r, env, "commit", "-q", "-m", "one", date=1_600_000_000)
+    git(r, "add", ".", env=env)
+    git(r, "commit", "-q", "-m", "one", date=1_600_000_000, env=env)
     (r / "README").write_text("x\n")
-    git(r, env, "add", ".")
-    git(r, env, "commit", "-q", "-m", "two", date=1_650_000_000)
+    git(r, "add", ".", env=env)
+    git(r, "commit", "-q", "-m", "two", date=1_650_000_000, env=env)
     clone = tmp_path / "clone"
-    git(tmp_path, env, "clone", "-q", "--depth", "1", f"file://{r}", str(clone))
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{r}", str(clone), env=env)
     with pytest.raises(GitError, match="shallow clone"):
         source_date(clone / "platform" / "flux")
     # With SOURCE_DATE_EPOCH set, git is not asked.

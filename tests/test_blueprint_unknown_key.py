@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bpkit.lint.engine import lint_paths
 from bpkit.settings import Settings
-from tests.blueprints import write_blueprint
+from tests.helpers.blueprints import write_blueprint
 
 HEAD = ("apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\n"
         "metadata:\n  name: bp-flux\n")

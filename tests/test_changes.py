@@ -8,7 +8,6 @@ release tests.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,53 +19,22 @@ from bpkit.history.changes import (
     CHANGED,
     DELETED,
     RENAMED,
+    ChangeSet,
     UnknownHistoryError,
     changed_blueprints,
     counts_as_change,
 )
-from tests.blueprints import write_blueprint, write_tree
-from tests.clirun import bpkit
+from bpkit.report.matrix import matrix
+from tests.helpers.blueprints import write_blueprint, write_tree
+from tests.helpers.cli import invoke
+from tests.helpers.git import append, commit, git, make_monorepo
 
-# -- helpers (imported by the other release-automation tests) ------------------
-
-
-def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=30,
-                          check=False)
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc.stdout
+# -- helpers ---------------------------------------------------------------------
 
 
-def commit(repo: Path, message: str) -> str:
-    """Commit the whole working tree; the new commit's id."""
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", message)
-    return git(repo, "rev-parse", "HEAD").strip()
-
-
-def make_monorepo(root: Path) -> Path:
-    """platform/cert-manager, platform/flux and products/shop in a first commit on main."""
-    root.mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    write_tree(root)
-    write_blueprint(root, "shop", group="products")
-    commit(root, "three blueprints")
-    return root
-
-
-def set_version(root: Path, folder: str, version: str) -> None:
-    """Chart.yaml's version, with spec.version following it."""
-    for rel, key in (("chart/Chart.yaml", "version: "), ("blueprint.yaml", "  version: ")):
-        file = root / folder / rel
-        lines = [key + version if line.startswith(key) else line
-                 for line in file.read_text().splitlines()]
-        file.write_text("\n".join(lines) + "\n")
-
-
-def append(file: Path, text: str) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    with file.open("a") as fh:
-        fh.write(text)
+def targets_matrix(result: ChangeSet) -> dict[str, list[dict[str, str]]]:
+    """What `bpkit changed --format matrix` prints for the result's publish targets."""
+    return matrix([(c.name, c.path) for c in result.targets])
 
 
 # -- fixtures ---------------------------------------------------------------------
@@ -94,7 +62,7 @@ def test_edit_to_one_blueprint(repo: Path) -> None:
     assert result.complete and result.warning is None
     assert result.base == git(repo, "rev-parse", "HEAD~1").strip()
     assert result.head == git(repo, "rev-parse", "HEAD").strip()
-    assert result.matrix() == {"include": [{"blueprint": "flux", "path": "platform/flux"}]}
+    assert targets_matrix(result) == {"include": [{"blueprint": "flux", "path": "platform/flux"}]}
 
 
 def test_edits_to_several_blueprints_in_both_roots(repo: Path) -> None:
@@ -181,7 +149,7 @@ def test_deleted_blueprint_is_not_a_publish_target(repo: Path) -> None:
     assert [(c.path, c.status, c.publish) for c in result.changes] == [
         ("platform/cert-manager", DELETED, False)]
     assert result.targets == ()
-    assert result.matrix() == {"include": []}
+    assert targets_matrix(result) == {"include": []}
 
 
 def test_renamed_folder_counts_under_its_new_name(repo: Path) -> None:
@@ -190,7 +158,8 @@ def test_renamed_folder_counts_under_its_new_name(repo: Path) -> None:
     result = changed_blueprints(repo, "HEAD~1")
     assert [(c.path, c.status, c.renamed_from) for c in result.changes] == [
         ("platform/fluxcd", RENAMED, "platform/flux")]
-    assert result.matrix() == {"include": [{"blueprint": "fluxcd", "path": "platform/fluxcd"}]}
+    assert targets_matrix(result) == {
+        "include": [{"blueprint": "fluxcd", "path": "platform/fluxcd"}]}
 
 
 def test_new_blueprint_is_added(repo: Path) -> None:
@@ -292,11 +261,11 @@ def test_cli_names_json_and_deleted_note(repo: Path) -> None:
     append(repo / "platform/flux/chart/values.yaml", "x: 1\n")
     git(repo, "rm", "-q", "-r", "platform/cert-manager")
     commit(repo, "edit flux, drop cert-manager")
-    run = bpkit("changed", "--base", "HEAD~1", cwd=repo)
+    run = invoke("changed", "--base", "HEAD~1", cwd=repo)
     assert run.code == 0, run.err
     assert run.lines == ["platform/flux"]
     assert "platform/cert-manager: deleted; not a publish target" in run.err
-    run = bpkit("changed", "--base", "HEAD~1", "--format", "json", cwd=repo)
+    run = invoke("changed", "--base", "HEAD~1", "--format", "json", cwd=repo)
     data = json.loads(run.out)
     assert data["complete"] is True
     assert [(b["path"], b["status"], b["publish"]) for b in data["blueprints"]] == [
@@ -314,7 +283,7 @@ def test_cli_matrix_from_a_clone_with_history(repo: Path, tmp_path: Path) -> Non
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", f"file://{repo}", str(clone))
     out_file = tmp_path / "github-output"
-    run = bpkit("changed", "--base", "HEAD~1", "--format", "matrix", cwd=clone,
+    run = invoke("changed", "--base", "HEAD~1", "--format", "matrix", cwd=clone,
                 env={"GITHUB_OUTPUT": str(out_file)})
     assert run.code == 0, run.err
     expected = {"include": [{"blueprint": "flux", "path": "platform/flux"},
@@ -329,13 +298,13 @@ def test_cli_shallow_clone_exit_2_or_all_with_warning(repo: Path, tmp_path: Path
     commit(repo, "second")
     clone = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
-    run = bpkit("changed", "--base", "HEAD~1", cwd=clone)
+    run = invoke("changed", "--base", "HEAD~1", cwd=clone)
     assert run.code == 2
     assert run.out == ""
     err = run.err.strip()
     assert err.startswith("bpkit: error: base HEAD~1 is not in this shallow clone")
     assert "fetch-depth: 0" in err and "--all-if-unknown" in err and "\n" not in err
-    run = bpkit("changed", "--base", "HEAD~1", "--all-if-unknown", "--format", "matrix",
+    run = invoke("changed", "--base", "HEAD~1", "--all-if-unknown", "--format", "matrix",
                 cwd=clone)
     assert run.code == 0
     assert len(json.loads(run.out)["include"]) == 3
@@ -343,6 +312,6 @@ def test_cli_shallow_clone_exit_2_or_all_with_warning(repo: Path, tmp_path: Path
 
 
 def test_cli_needs_base(repo: Path) -> None:
-    run = bpkit("changed", cwd=repo)
+    run = invoke("changed", cwd=repo)
     assert run.code == 2
     assert "--base" in run.err

@@ -12,7 +12,7 @@ from bpkit.helm.chartfiles import collect, scan
 from bpkit.limits import HELM_MAX_FILE_BYTES as MAX_FILE_SIZE
 from bpkit.lint.engine import lint_paths
 from bpkit.settings import Settings
-from tests.blueprints import write_blueprint
+from tests.helpers.blueprints import write_blueprint
 
 
 def hostile_chart(root: Path, outside: Path) -> Path:

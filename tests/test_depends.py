@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bpkit.lint.engine import lint_paths
 from bpkit.settings import Settings
-from tests.blueprints import write_blueprint
+from tests.helpers.blueprints import write_blueprint
 
 
 def dep(name: str, rng: str = "^1.0") -> str:
@@ -125,3 +125,15 @@ def test_a_missing_path_outside_the_roots_is_still_a_usage_error(tmp_path: Path)
     write_blueprint(tmp_path, "flux")
     with pytest.raises(UsageError, match="no such file or folder"):
         lint(tmp_path, "docs/nope.yaml")
+
+
+def test_a_prerelease_target_meets_only_a_range_asking_for_prereleases(tmp_path: Path) -> None:
+    # As Helm (Masterminds semver) decides it, not npm: the pre-release need
+    # not share MAJOR.MINOR.PATCH with the one the range names.
+    write_blueprint(tmp_path, "cert-manager", version="1.5.0-rc.1")
+    write_blueprint(tmp_path, "shop", group="products",
+                    depends=dep("cert-manager", ">=1.2.3-alpha <2.0.0"))
+    assert lint(tmp_path, "products/shop/blueprint.yaml") == []
+    write_blueprint(tmp_path, "shop", group="products", depends=dep("cert-manager", ">=1.2.3"))
+    assert lint(tmp_path, "products/shop/blueprint.yaml") == [
+        ("depends-version", "bp-cert-manager is at 1.5.0-rc.1, outside the range '>=1.2.3'", 14)]

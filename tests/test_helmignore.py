@@ -232,3 +232,42 @@ def test_go_match_differs_from_fnmatch() -> None:
     assert fnmatch.fnmatchcase("b", "[!a]")
     assert not go_match("[!a]", "b")
     assert go_match("[^a]", "b")
+
+
+def test_utf8_bom_before_the_first_rule_is_dropped() -> None:
+    # Helm 4 leaves secret.txt out of a chart whose .helmignore starts with a BOM
+    # (checked with helm-sdkpy's Package); the first rule must still apply.
+    r = HelmIgnore.parse(b"\xef\xbb\xbfsecret.txt\nother.txt\n")
+    assert r.patterns == ("secret.txt", "other.txt")
+    assert r.ignored("secret.txt", False)
+    assert HelmIgnore.parse("\ufeffsecret.txt").ignored("secret.txt", False)
+    # Only at the very start: a BOM later on is part of the pattern.
+    assert HelmIgnore.parse("a\n\ufeffb\n").patterns == ("a", "\ufeffb")
+
+
+def test_star_patterns_match_in_linear_time() -> None:
+    # Exponential (backtracking) matching would never finish on these; Go's
+    # algorithm retries each chunk once per position only.
+    from bpkit.helm.helmignore import MATCH_STEPS_PER_BYTE, _bounded_match, _compile
+
+    name = b"a" * 4000
+    chunks = _compile(b"*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b")
+    # The budget is the proof of linearity: a budget of a few steps per byte suffices.
+    assert _bounded_match(chunks, name, 4 * len(name)) is False
+    assert HelmIgnore.parse("*a*a*a*a*a*a*a*a*b").ignored("a" * 200 + "b", False)
+    assert MATCH_STEPS_PER_BYTE <= 64
+
+
+def test_a_pattern_too_costly_to_match_is_refused_with_its_line() -> None:
+    from bpkit.helm.helmignore import HelmIgnoreTooCostly
+
+    # A long chunk that fails late costs len(chunk) steps at every position.
+    r = HelmIgnore.parse("ok.txt\n*" + "?" * 5000 + "b\n")
+    with pytest.raises(HelmIgnoreTooCostly) as info:
+        r.ignored("a" * 6000, False)
+    message = str(info.value)
+    assert message.startswith(".helmignore:2: pattern '*???")
+    assert "\n" not in message and len(message) < 300
+    assert isinstance(info.value, PackageError)
+    # The same rule is fine on a short name (it fails at once: too short).
+    assert not r.ignored("abc", False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import Run, bpkit
+from tests.helpers.cli import Run, bpkit
 
 FLUX = Path("platform/flux")
 
@@ -131,3 +131,46 @@ def test_upstream_repo_with_a_password_is_not_echoed(monorepo: Path) -> None:
     run = bpkit("lint", cwd=monorepo)
     hit = assert_clean_failure(run, "platform/flux/chart/values.yaml", 2)
     assert "credentials" in hit
+
+
+@pytest.mark.parametrize("body", ["a: " + "[" * 100_000, "a: " + "{a: " * 100_000,
+                                  "- " * 500_000 + "x"])
+def test_deep_nesting_is_one_line_not_a_segfault(monorepo: Path, body: str) -> None:
+    # These killed the process (SIGSEGV in the C parser) before the nesting guard.
+    (monorepo / FLUX / "chart/values.yaml").write_text(body + "\n")
+    start = time.monotonic()
+    run = bpkit("lint", cwd=monorepo)
+    assert time.monotonic() - start < 20
+    hit = assert_clean_failure(run, "platform/flux/chart/values.yaml", line=1)
+    assert "yaml-limits" in hit and "nest deeper than" in hit
+
+
+def test_a_large_honest_flow_list_is_not_an_alias_bomb(monorepo: Path) -> None:
+    values = monorepo / FLUX / "chart/values.yaml"
+    # 1.5 million nodes and no alias: the old count called this a bomb.
+    items = ",".join("{a: 1, b: 2}" for _ in range(300_000))
+    values.write_text(values.read_text() + f"extra: [{items}]\n")
+    run = bpkit("lint", cwd=monorepo, timeout=120)
+    assert "alias" not in run.out, run.out
+    assert "yaml-limits" not in run.out and "Traceback" not in run.err
+    print(f"peak RSS {run.peak_rss_mb:.0f} MB")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "big", "latin1"])
+def test_pyproject_that_is_not_a_small_text_file(monorepo: Path, kind: str) -> None:
+    settings = monorepo / "pyproject.toml"
+    settings.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(settings)
+    elif kind == "zero":
+        settings.symlink_to("/dev/zero")
+    elif kind == "big":
+        settings.write_text("[tool.bpkit]\n" + "# filler\n" * 200_000)
+    else:
+        settings.write_bytes(b"[tool.bpkit]\nregistry = \"caf\xe9\"\n")
+    run = bpkit("lint", cwd=monorepo, timeout=20)
+    assert run.code == 2, (run.out, run.err)
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and "pyproject.toml" in lines[0], run.err
+    assert {"fifo": "not a regular file", "zero": "not a regular file",
+            "big": "larger than", "latin1": "not UTF-8"}[kind] in lines[0]

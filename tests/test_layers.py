@@ -5,7 +5,7 @@ The rules (also in the README's development section):
 1. Foundation modules (`errors`, `problem`, `settings`, `versions`, `text`,
    `limits`) import no bpkit package at all, only each other.
 2. Layers import only layers at or below their own rank; stages
-   (source -> upstream -> lint -> package -> publish -> render) import
+   (source -> upstream -> lint -> package, verify -> publish -> render) import
    earlier stages and the layers below, never later ones.
 3. Nothing imports `bpkit.cli`.
 4. Only `bpkit.net` imports requests (or urllib3, or oras); only
@@ -43,8 +43,9 @@ RANK = {
     "lint": 5,
     "package": 6,
     "publish": 7,
-    "verify": 7,
+    "verify": 6,  # the checks package (hollow releases) and publish (read-back) both run
     "render": 8,
+    "scaffold": 8,
     "report": 9,
     "cli": 10,
 }

@@ -361,29 +361,35 @@ def test_messages_from_the_registry_are_escaped() -> None:
 
 
 def test_publish_table_and_progress_escape_outside_text() -> None:
-    from bpkit.cli.publish import _table
     from bpkit.publish.pipeline import Outcome
+    from bpkit.report.publish import progress_line
+    from bpkit.report.publish import table as _table
 
     evil = Outcome("platform/x\ny", "bp-x\x1b[2J", "1.0.0\n::error::forged", "", None, "failed",
                    "registry said \x1b]0;pwned\x07\n::warning::forged too")
     text = _table([evil], "oci://reg.example/ns", dry_run=False)
     assert "\x1b" not in text and "\x07" not in text
+    line = progress_line(evil)
+    assert "\x1b" not in line and "\n" not in line
     assert not any(line.startswith("::") for line in text.splitlines())
     assert len(text.splitlines()) == 4  # header, one row, its message, the summary
 
 
 def test_github_outputs_cannot_be_forged(tmp_path: Any) -> None:
-    from bpkit.cli.publish import _github
     from bpkit.publish.pipeline import Outcome
+    from bpkit.report.publish import write_github as _github
 
     ok = Outcome("platform/x", "bp-x", "1.0.0\nref=evil", "reg/ns/bp-x:1.0.0",
                  "sha256:" + "a" * 64, "published")
     bad = Outcome("platform/y", "bp-y|`x`", "1.0.0", "", None, "failed", "no\n| forged | row |")
     out, summary = tmp_path / "out", tmp_path / "summary"
     _github([ok], {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)})
-    lines = out.read_text().splitlines()
-    assert [line.split("=", 1)[0] for line in lines] == ["ref", "digest", "version"]
-    assert lines[2] == "version=1.0.0 ref=evil"
+    text = out.read_text()
+    # A value with a line break goes in the runner's heredoc form: it cannot forge `ref=`.
+    assert "\nref=evil\n" in text
+    keys = [line.split("=", 1)[0].split("<<", 1)[0] for line in text.splitlines()
+            if "=" in line or "<<" in line]
+    assert keys[:2] == ["ref", "digest"] and "version" in keys
     _github([ok, bad], {"GITHUB_STEP_SUMMARY": str(summary)})
     table = [line for line in summary.read_text().splitlines() if line.startswith("|")]
     assert len(table) == 3 + 4  # header and rule per call, one row per outcome

@@ -24,17 +24,20 @@ from typing import Any
 import pytest
 
 import bpkit.net.registry as registry_module
-from bpkit.cli import publish as cli_publish
-from bpkit.cli._common import lint_selected, settings_here
+from bpkit.cli._common import settings_here
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
+from bpkit.lint.select import lint_selection
 from bpkit.net.credentials import Credentials
 from bpkit.net.registry import PushResult
 from bpkit.oci.artifact import Artifact
 from bpkit.package.build import Package
+from bpkit.publish.destination import resolve_destination
+from bpkit.publish.options import PublishOptions
 from bpkit.publish.pipeline import Destination, Outcome, prepare, push_all
+from bpkit.report import publish as report_publish
 from bpkit.settings import Settings
-from tests.blueprints import write_blueprint
-from tests.clirun import bpkit
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import bpkit
 
 URL = "oci://registry.example/openova-io"
 
@@ -47,6 +50,7 @@ class FakeRegistry:
 
     def __init__(self) -> None:
         self.tags: dict[str, str] = {}  # name -> digest
+        self.stored: dict[str, bytes] = {}  # digest -> manifest or blob bytes
         self.fail: dict[str, BaseException] = {}
         self.fail_times: dict[str, int] = {}  # how many calls fail; absent: all of them
         self.calls: dict[str, int] = {}
@@ -112,8 +116,15 @@ class FakeTarget:
             raise ImmutableReleaseError(f"{where} already holds {old}; refusing to replace it "
                                         f"with {artifact.digest}")
         self.registry.tags[artifact.name] = artifact.digest
+        self.registry.stored.update({artifact.digest: artifact.manifest, **dict(artifact.blobs)})
         return PushResult(where, artifact.digest, "published" if old is None else "overwritten",
                           old, 2, 7)
+
+    def get_manifest(self, name: str, reference: str) -> bytes:  # publish reads back
+        return self.registry.stored[reference]
+
+    def get_blob(self, name: str, digest: str, *, limit: int) -> bytes:
+        return self.registry.stored[digest]
 
     def close(self) -> None:
         self.closed = True
@@ -130,7 +141,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeRegistry:
 def packages_of(root: Path) -> list[Package]:
     settings = settings_here()
     assert settings.root == root
-    blueprints, problems = lint_selected(settings, (), True)
+    blueprints, problems = lint_selection(settings, (), True)
     packages, failed = prepare(blueprints, problems)
     assert failed == []
     return packages
@@ -159,7 +170,7 @@ def test_prepare_packages_clean_blueprints_and_reports_lint_failures(monorepo: P
     chart = monorepo / "platform" / "flux" / "chart" / "Chart.yaml"
     chart.write_text(chart.read_text().replace("version: 1.0.0", "version: one"))
     settings = settings_here()
-    blueprints, problems = lint_selected(settings, (), True)
+    blueprints, problems = lint_selection(settings, (), True)
     packages, failed = prepare(blueprints, problems)
     assert [p.name for p in packages] == ["bp-cert-manager"]
     package = packages[0]
@@ -179,7 +190,7 @@ def test_prepare_lets_a_bad_source_date_epoch_stop_everything(
     monorepo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
-    blueprints, problems = lint_selected(settings_here(), (), True)
+    blueprints, problems = lint_selection(settings_here(), (), True)
     with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH"):
         prepare(blueprints, problems)
 
@@ -380,7 +391,7 @@ def outcome(name: str, status: Any = "published", digest: str | None = "sha256:"
 
 def test_table() -> None:
     rows = [outcome("flux"), outcome("cert-manager", "refused", message="already holds X")]
-    text = cli_publish._table(rows, URL, dry_run=False)
+    text = report_publish.table(rows, URL, dry_run=False)
     lines = text.splitlines()
     assert lines[0].split() == ["BLUEPRINT", "VERSION", "STATUS", "DIGEST"]
     assert lines[1].split() == ["bp-flux", "1.0.0", "published", "sha256:" + "a" * 64]
@@ -388,14 +399,14 @@ def test_table() -> None:
     assert lines[0].index("STATUS") == lines[1].index("published") == lines[2].index("refused")
     assert lines[3] == "bp-cert-manager: already holds X"
     assert lines[4] == f"1 of 2 published to {URL}"
-    assert cli_publish._table(rows, URL, dry_run=True).endswith(f"1 of 2 checked against {URL}")
+    assert report_publish.table(rows, URL, dry_run=True).endswith(f"1 of 2 checked against {URL}")
 
 
 def test_github_output_single(tmp_path: Path) -> None:
     out, summary = tmp_path / "out", tmp_path / "summary"
     out.write_text("earlier=1\n")
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)}
-    cli_publish._github([outcome("flux")], env)
+    report_publish.write_github([outcome("flux")], env)
     assert out.read_text().splitlines() == [
         "earlier=1",  # appended, never truncated
         "ref=ghcr.io/openova-io/bp-flux:1.0.0",
@@ -413,7 +424,7 @@ def test_github_output_several_lists_only_successes(tmp_path: Path) -> None:
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)}
     rows = [outcome("flux"), outcome("cilium", "unchanged", "sha256:" + "b" * 64),
             outcome("gitea", "failed", message="registry down")]
-    cli_publish._github(rows, env)
+    report_publish.write_github(rows, env)
     values = dict(line.split("=", 1) for line in out.read_text().splitlines())
     assert json.loads(values["ref"]) == ["ghcr.io/openova-io/bp-flux:1.0.0",
                                          "ghcr.io/openova-io/bp-cilium:1.0.0"]
@@ -427,7 +438,7 @@ def test_github_output_several_lists_only_successes(tmp_path: Path) -> None:
 def test_no_github_files_without_the_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                ) -> None:
     monkeypatch.chdir(tmp_path)
-    cli_publish._github([outcome("flux")], {})
+    report_publish.write_github([outcome("flux")], {})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -460,8 +471,10 @@ def destination(clean_env: None, tmp_path: Path) -> Dest:
              password_stdin: bool = False, plain_http: bool = False,
              ca_file: str | None = None, budget: float | None = None) -> Destination:
         settings = Settings(root=tmp_path, registry=settings_registry, retry_budget=12.0)
-        dest: Destination = cli_publish._destination(
-            settings, registry, layout, username, password_stdin, plain_http, ca_file, budget)
+        options = PublishOptions(registry=registry, layout=layout, username=username,
+                                 password_stdin=password_stdin, plain_http=plain_http,
+                                 ca_file=ca_file, retry_budget=budget)
+        dest: Destination = resolve_destination(settings, options)
         return dest
     return make
 

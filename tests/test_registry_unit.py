@@ -29,13 +29,12 @@ from bpkit.net.credentials import Credentials
 from bpkit.net.http import backoff_delay, oci_error_message, parse_retry_after
 from bpkit.net.registry import RegistryTarget
 from bpkit.oci.artifact import (
-    CHART_LAYER_MEDIA_TYPE,
-    CONFIG_MEDIA_TYPE,
     MANIFEST_MEDIA_TYPE,
     Artifact,
 )
 from bpkit.oci.reference import RegistryRef, is_loopback_host, parse_registry
 from bpkit.text import redact
+from tests.helpers.artifacts import build_artifact
 
 
 def sha(data: bytes) -> str:
@@ -43,18 +42,7 @@ def sha(data: bytes) -> str:
 
 
 def artifact(payload: bytes = b"layer") -> Artifact:
-    config = b'{"name":"bp-x","version":"1.0.0"}'
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": sha(config), "size": len(config)},
-            "layers": [
-                {"mediaType": CHART_LAYER_MEDIA_TYPE, "digest": sha(payload), "size": len(payload)}
-            ],
-        },
-        separators=(",", ":"),
-    ).encode()
-    return Artifact("bp-x", "1.0.0", config, payload, manifest, sha(manifest))
+    return build_artifact("bp-x", "1.0.0", layer=payload)
 
 
 # --------------------------------------------------------------------------- parse_registry

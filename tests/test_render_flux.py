@@ -35,8 +35,8 @@ from bpkit.render.flux import (
 )
 from bpkit.settings import Settings, load_settings
 from bpkit.source.model import load_blueprint
-from tests.blueprints import write_blueprint
-from tests.clirun import bpkit
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import invoke
 
 REPO = Path(__file__).resolve().parent.parent
 PLATFORM = sorted(p.name for p in (REPO / "platform").iterdir() if p.is_dir())
@@ -385,26 +385,26 @@ def test_write_and_check(tmp_path: Path) -> None:
 
 def test_cli_stdout_out_and_check(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
-    run = bpkit("render", "flux", cwd=root)
+    run = invoke("render", "flux", cwd=root)
     assert run.code == 0, run.err
     docs = load_yaml_both(run.out)[0]
     assert len(docs) == 20 and {d["kind"] for d in docs} == {"HelmRepository", "HelmRelease"}
-    run = bpkit("render", "flux", "--out", "clusters/base", cwd=root)
+    run = invoke("render", "flux", "--out", "clusters/base", cwd=root)
     assert run.code == 0, run.err
     assert sorted(p.name for p in (root / "clusters/base").iterdir()) == [
         f"{n}.yaml" for n in PLATFORM]
-    run = bpkit("render", "flux", "--check", "clusters/base", cwd=root)
+    run = invoke("render", "flux", "--check", "clusters/base", cwd=root)
     assert run.code == 0, run.err
     assert "10 of 10 manifests up to date" in run.err
 
 
 def test_cli_check_catches_an_edited_pin(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
-    assert bpkit("render", "flux", "--out", "manifests", cwd=root).code == 0
+    assert invoke("render", "flux", "--out", "manifests", cwd=root).code == 0
     # Someone bumps the pin in the blueprint but does not re-render (or the reverse).
     values = root / "platform" / "keycloak" / "chart" / "values.yaml"
     values.write_text(values.read_text().replace('version: "24.7.1"', 'version: "24.8.0"'))
-    run = bpkit("render", "flux", "--check", "manifests", cwd=root)
+    run = invoke("render", "flux", "--check", "manifests", cwd=root)
     assert run.code == 1
     assert "manifests/keycloak.yaml: differs from what bpkit renders from line" in run.err
     assert '-      version: "24.7.1"' in run.out and '+      version: "24.8.0"' in run.out
@@ -413,11 +413,11 @@ def test_cli_check_catches_an_edited_pin(tmp_path: Path) -> None:
 
 def test_cli_bundle_without_registry_is_a_usage_error(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
-    run = bpkit("render", "flux", "--mode", "bundle", cwd=root)
+    run = invoke("render", "flux", "--mode", "bundle", cwd=root)
     assert run.code == 2 and run.out == ""
     assert "bundle mode needs the registry" in run.err and "--registry" in run.err
     assert "Traceback" not in run.err and len(run.err.strip().splitlines()) == 1
-    run = bpkit("render", "flux", "--mode", "bundle", "platform/flux", cwd=root,
+    run = invoke("render", "flux", "--mode", "bundle", "platform/flux", cwd=root,
                 env={"BPKIT_REGISTRY": "oci://127.0.0.1:5000/ns"})
     assert run.code == 0, run.err
     assert "url: oci://127.0.0.1:5000/ns/bp-flux" in run.out
@@ -425,11 +425,11 @@ def test_cli_bundle_without_registry_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_cli_check_escapes_what_the_committed_file_holds(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
-    assert bpkit("render", "flux", "platform/flux", "--out", "m", cwd=root).code == 0
+    assert invoke("render", "flux", "platform/flux", "--out", "m", cwd=root).code == 0
     committed = root / "m" / "flux.yaml"
     committed.write_text(committed.read_text().replace("kind: HelmRelease",
                                                        "kind: \x1b[31mHelmRelease\u202e"))
-    run = bpkit("render", "flux", "platform/flux", "--check", "m", cwd=root)
+    run = invoke("render", "flux", "platform/flux", "--check", "m", cwd=root)
     assert run.code == 1 and "\x1b" not in run.out + run.err and "\u202e" not in run.out
     assert "\\u001b[31mHelmRelease" in run.out
 
@@ -437,7 +437,7 @@ def test_cli_check_escapes_what_the_committed_file_holds(tmp_path: Path) -> None
 def test_cli_registry_from_settings_and_flux_24(tmp_path: Path) -> None:
     root = make_repo(tmp_path, '[tool.bpkit]\nregistry = "oci://ghcr.io/openova-io"\n'
                                'upstream-mode = "bundle"\n')
-    run = bpkit("render", "flux", "platform/cilium", "--flux", "2.4", cwd=root)
+    run = invoke("render", "flux", "platform/cilium", "--flux", "2.4", cwd=root)
     assert run.code == 0, run.err
     assert "apiVersion: source.toolkit.fluxcd.io/v1beta2" in run.out
     assert "url: oci://ghcr.io/openova-io/bp-cilium" in run.out
@@ -452,13 +452,13 @@ def test_cli_registry_from_settings_and_flux_24(tmp_path: Path) -> None:
 ])
 def test_cli_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     root = make_repo(tmp_path)
-    run = bpkit("render", "flux", *args, cwd=root)
+    run = invoke("render", "flux", *args, cwd=root)
     assert run.code == 2 and message in run.err and "Traceback" not in run.err
 
 
 def test_cli_bad_mode_setting_names_the_file(tmp_path: Path) -> None:
     root = make_repo(tmp_path, '[tool.bpkit]\nupstream-mode = "umbrella"\n')
-    run = bpkit("render", "flux", cwd=root)
+    run = invoke("render", "flux", cwd=root)
     assert run.code == 2 and "pyproject.toml" in run.err and "upstream-mode" in run.err
 
 
@@ -466,7 +466,7 @@ def test_cli_lint_errors_stop_that_blueprint(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     values = root / "platform" / "flux" / "chart" / "values.yaml"
     values.write_text(values.read_text().replace("repo: \"https://", "repo: \"http://"))
-    run = bpkit("render", "flux", cwd=root)
+    run = invoke("render", "flux", cwd=root)
     assert run.code == 1
     assert "upstream-repo" in run.err and "not rendered" in run.err
     assert "name: bp-flux\n" not in run.out and "name: bp-cilium\n" in run.out

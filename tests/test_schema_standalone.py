@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bpkit.source.schemas import NAMES
-from tests.clirun import bpkit
+from tests.helpers.cli import invoke
 
 # The one installed beside this Python (a test dependency), else on PATH.
 _BESIDE = Path(sys.executable).parent / "check-jsonschema"
@@ -23,6 +23,12 @@ FILES = {
     "values": ("catalystBlueprint:\n  " + UPSTREAM + "replicaCount: 1\n",
                "catalystBlueprint:\n  upstream: { chart: flux2, version: 2.13.0 }\n"),
     "upstream": (UPSTREAM.removeprefix("upstream: "), "{ chart: flux2 }\n"),
+    "upstream-lock": ("apiVersion: bpkit.openova.io/v1\nkind: UpstreamLock\nchart: flux2\n"
+                      "version: 2.13.0\nrepo: https://charts.example.com\n"
+                      "digest: sha256:" + "a" * 64 + "\ntype: application\n",
+                      "apiVersion: bpkit.openova.io/v1\nkind: UpstreamLock\nchart: flux2\n"
+                      "version: 2.13.0\nrepo: https://charts.example.com\n"
+                      "digest: sha256:abc\ntype: application\n"),
     "chart": ("apiVersion: v2\nname: bp-flux\nversion: 1.0.0\ntype: application\n",
               "apiVersion: v2\nname: bp-flux\nversion: [1]\n"),
     "blueprint": ("apiVersion: catalyst.openova.io/v1alpha1\nkind: Blueprint\n"
@@ -47,7 +53,7 @@ def check(schema: Path, instance: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_printed_schema_validates_without_base_uri(name: str, tmp_path: Path) -> None:
-    run = bpkit("schema", name, cwd=tmp_path)
+    run = invoke("schema", name, cwd=tmp_path)
     assert run.code == 0, run.err
     data = json.loads(run.out)
     refs = _values(data, "$ref")
@@ -65,8 +71,8 @@ def test_printed_schema_validates_without_base_uri(name: str, tmp_path: Path) ->
 
 
 def test_values_schema_carries_the_upstream_schema(tmp_path: Path) -> None:
-    data = json.loads(bpkit("schema", "values", cwd=tmp_path).out)
-    upstream = json.loads(bpkit("schema", "upstream", cwd=tmp_path).out)
+    data = json.loads(invoke("schema", "values", cwd=tmp_path).out)
+    upstream = json.loads(invoke("schema", "upstream", cwd=tmp_path).out)
     assert data["properties"]["catalystBlueprint"]["properties"]["upstream"] == {
         "$ref": "#/$defs/upstream"}
     embedded = data["$defs"]["upstream"]

@@ -10,8 +10,8 @@ import pytest
 from bpkit.errors import UsageError
 from bpkit.publish.tags import ReleaseTag, parse_tag
 from bpkit.settings import DEFAULT_ROOTS
-from tests.blueprints import write_blueprint
-from tests.clirun import bpkit
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import invoke
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_roots_come_from_settings(root: Path) -> None:
 
 def test_publish_tag_to_a_local_layout_drops_the_v(root: Path, tmp_path: Path) -> None:
     layout = tmp_path / "oci"
-    run = bpkit("publish", "--tag", "platform/flux/v1.0.0", "--layout", str(layout),
+    run = invoke("publish", "--tag", "platform/flux/v1.0.0", "--layout", str(layout),
                 "--format", "json", cwd=root)
     assert run.code == 0, run.err
     [result] = json.loads(run.out)["results"]
@@ -74,7 +74,7 @@ def test_publish_tag_to_a_local_layout_drops_the_v(root: Path, tmp_path: Path) -
 
 def test_publish_tag_version_mismatch_names_both(root: Path, tmp_path: Path) -> None:
     layout = tmp_path / "oci"
-    run = bpkit("publish", "--tag", "platform/flux/v1.2.3", "--layout", str(layout), cwd=root)
+    run = invoke("publish", "--tag", "platform/flux/v1.2.3", "--layout", str(layout), cwd=root)
     assert run.code == 1
     assert run.err.strip() == ("bpkit: error: release tag platform/flux/v1.2.3 says 1.2.3 but "
                                "platform/flux/chart/Chart.yaml says 1.0.0")
@@ -82,9 +82,9 @@ def test_publish_tag_version_mismatch_names_both(root: Path, tmp_path: Path) -> 
 
 
 def test_publish_bad_tag_and_tag_with_names(root: Path) -> None:
-    run = bpkit("publish", "--tag", "other/flux/v1.0.0", cwd=root)
+    run = invoke("publish", "--tag", "other/flux/v1.0.0", cwd=root)
     assert run.code == 2
     assert "'other' is not a blueprint folder" in run.err
-    run = bpkit("publish", "--tag", "platform/flux/v1.0.0", "flux", cwd=root)
+    run = invoke("publish", "--tag", "platform/flux/v1.0.0", "flux", cwd=root)
     assert run.code == 2
     assert "--tag names the blueprint itself" in run.err

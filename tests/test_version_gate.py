@@ -12,9 +12,9 @@ from bpkit.history.gate import version_gate
 from bpkit.lint.engine import lint_paths
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings
-from tests.blueprints import write_blueprint
-from tests.clirun import bpkit
-from tests.test_changes import append, commit, git, make_monorepo, set_version
+from tests.helpers.blueprints import write_blueprint
+from tests.helpers.cli import invoke
+from tests.helpers.git import append, commit, git, make_monorepo, set_version
 
 RULE = "version-bump"
 FLUX_CHART = "platform/flux/chart/Chart.yaml"
@@ -125,30 +125,30 @@ def test_gate_in_a_shallow_clone_says_what_to_fetch(repo: Path, tmp_path: Path) 
 def test_cli_stops_an_unbumped_change(repo: Path) -> None:
     append(repo / "platform/flux/chart/values.yaml", "extra: 1\n")
     commit(repo, "edit flux")
-    run = bpkit("lint", "--base", "main", cwd=repo)
+    run = invoke("lint", "--base", "main", cwd=repo)
     assert run.code == 1, run.out + run.err
     assert run.lines[0].startswith(
         f"{FLUX_CHART}:3:10: error version-bump version 1.0.0 is unchanged since the merge "
         "base with main")
     assert len([line for line in run.lines if "version-bump" in line]) == 1
     # Without --base the rule does nothing.
-    assert bpkit("lint", cwd=repo).code == 0
+    assert invoke("lint", cwd=repo).code == 0
 
 
 def test_cli_lowered_then_raised(repo: Path) -> None:
     set_version(repo, "platform/flux", "0.9.0")
     commit(repo, "lower")
-    run = bpkit("lint", "--base", "main", "--format", "github", cwd=repo)
+    run = invoke("lint", "--base", "main", "--format", "github", cwd=repo)
     assert run.code == 1
     assert run.lines[0].startswith(f"::error file={FLUX_CHART},line=3,col=10")
     assert "0.9.0 is lower than 1.0.0" in run.lines[0]
     set_version(repo, "platform/flux", "1.0.1")
     commit(repo, "raise")
-    run = bpkit("lint", "--base", "main", cwd=repo)
+    run = invoke("lint", "--base", "main", cwd=repo)
     assert run.code == 0, run.out + run.err
 
 
 def test_cli_unknown_base_is_exit_2(repo: Path) -> None:
-    run = bpkit("lint", "--base", "origin/main", cwd=repo)
+    run = invoke("lint", "--base", "origin/main", cwd=repo)
     assert run.code == 2
     assert run.err.startswith("bpkit: error: base origin/main: no such commit in this clone")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.test_changes import append, commit, git, make_monorepo
+from tests.helpers.git import append, commit, git, make_monorepo
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = REPO / ".github" / "workflows"

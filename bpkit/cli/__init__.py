@@ -28,8 +28,11 @@ _COMMANDS = {
     "schema": ("bpkit.cli.info", "schema", "Print one of the bundled JSON Schemas."),
     "package": ("bpkit.cli.package", "package", "Build reproducible chart archives."),
     "publish": ("bpkit.cli.publish", "publish", "Lint, package and push charts to a registry."),
+    "verify": ("bpkit.cli.verify", "verify", "Check published charts: digests, mode, not hollow."),
     "changed": ("bpkit.cli.changed", "changed", "List blueprints changed between two commits."),
     "render": ("bpkit.cli.render", "render", "Write Flux manifests that install blueprints."),
+    "new": ("bpkit.cli.new", "new", "Scaffold a blueprint that lints clean at once."),
+    "upstream": ("bpkit.cli.upstream", "upstream", "Lock and fetch the upstream charts."),
 }
 
 

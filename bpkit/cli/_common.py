@@ -10,7 +10,6 @@ from pathlib import Path
 from bpkit.problem import Problem
 from bpkit.settings import Settings, load_settings
 from bpkit.source.discover import find_repo_root
-from bpkit.source.model import Blueprint
 
 
 def settings_here() -> Settings:
@@ -18,19 +17,6 @@ def settings_here() -> Settings:
 
     root = find_repo_root(Path.cwd())
     return load_settings(root, known_rules=frozenset(RULES))
-
-
-def lint_selected(settings: Settings, names: Sequence[str], all_: bool,
-                  paths: Sequence[Path] | None = None) -> tuple[list[Blueprint], list[Problem]]:
-    """Load and lint the blueprints named on a package/publish command line."""
-    from bpkit.lint.engine import lint_blueprints
-    from bpkit.source.discover import select
-    from bpkit.source.model import load_blueprint
-
-    chosen = list(paths) if paths is not None else select(names, settings.root, settings.roots,
-                                                          all_=all_)
-    blueprints = [load_blueprint(path) for path in chosen]
-    return blueprints, lint_blueprints(blueprints, settings)
 
 
 def print_problems(problems: Sequence[Problem]) -> None:

@@ -32,7 +32,8 @@ def rules(rule_id: str | None) -> None:
 
 
 @click.command()
-@click.argument("name", type=click.Choice(["blueprint", "chart", "upstream", "values"]))
+@click.argument("name", type=click.Choice(
+    ["blueprint", "chart", "upstream", "upstream-lock", "values"]))
 def schema(name: str) -> None:
     """Print the JSON Schema NAME (for editors: yaml-language-server, VS Code)."""
     from bpkit.source.schemas import schema_text

@@ -26,8 +26,12 @@ from bpkit.report.lint import FORMATS
                    "with REF (pull requests).")
 @click.option("--sarif-file", type=click.Path(dir_okay=False),
               help="Also write SARIF 2.1.0 to this file (for code-scanning upload).")
+@click.option("--fix", is_flag=True,
+              help="First turn umbrella charts into wrappers where that is mechanical "
+                   "(a single dependencies: entry becomes the upstream block; values move to "
+                   "the upstream-mode's shape); then lint.")
 def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None,
-         sarif_file: str | None) -> None:
+         sarif_file: str | None, fix: bool) -> None:
     """Check blueprints: PATHS are folders of blueprints, blueprint folders, or files in one.
 
     With no PATHS: platform/ and products/ under the repository root.
@@ -48,6 +52,8 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
         from bpkit.history.gate import version_gate
 
         gate = version_gate(settings.root, base, settings)
+    if fix:
+        _fix(paths, settings)
     result = lint_paths(paths, settings, version_gate=gate)
     fmt = report.choose_format(fmt, os.environ)
     checked = [*result.blueprints, *result.dependents]
@@ -68,6 +74,22 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
             report.render("sarif", _rooted(result.problems, settings.root), RULES, summary,
                           color=False, stream=fh)
     sys.exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
+
+
+def _fix(paths: Sequence[str], settings: object) -> None:
+    """Apply `bpkit.lint.fix` to every blueprint PATHS name; say what changed, on stderr."""
+    from bpkit.lint.fix import fix_path
+    from bpkit.settings import Settings
+    from bpkit.source.discover import discover
+    from bpkit.text import printable
+
+    assert isinstance(settings, Settings)
+    for folder in discover(list(paths), settings.root, settings.roots).blueprints:
+        done = fix_path(folder, settings.mode_for(folder))
+        for line in done.fixed:
+            click.echo(printable(f"fixed: {line}"), err=True)
+        for line in done.left:
+            click.echo(printable(f"not fixed: {line}"), err=True)
 
 
 def _rooted(problems: Sequence[Problem], root: Path) -> list[Problem]:

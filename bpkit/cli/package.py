@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -15,25 +14,27 @@ from bpkit.errors import EXIT_OK, EXIT_PROBLEMS
 @click.option("--all", "all_", is_flag=True, help="Every blueprint under platform/ and products/.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for the archives (default: dist/ under the repository root).")
-def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None) -> None:
+@click.option("--mode", type=click.Choice(["overlay", "bundle"]), default=None,
+              help="Release mode: overlay (values only, with an install guard) or bundle "
+                   "(the locked upstream chart inside). Default: [tool.bpkit] upstream-mode.")
+def package(blueprints: tuple[str, ...], all_: bool, out_dir: str | None,
+            mode: str | None) -> None:
     """Build NAME-VERSION.tgz for each blueprint (a name like flux, or a path).
 
     Blueprints with lint errors are not packaged. Timestamps come from
     SOURCE_DATE_EPOCH, else the last commit touching the blueprint, else
-    1980-01-01, so the same sources always give the same bytes.
+    1980-01-01, so the same sources always give the same bytes. A bundle
+    needs upstream.lock and the cached upstream chart (bpkit upstream lock,
+    bpkit upstream fetch).
     """
-    from bpkit.cli._common import lint_selected, print_problems, settings_here
-    from bpkit.package.build import write_archive
-    from bpkit.publish.pipeline import prepare
+    from bpkit.cli._common import print_problems, settings_here
+    from bpkit.package.run import PackageOptions
+    from bpkit.package.run import package as run_package
 
-    settings = settings_here()
-    selected, problems = lint_selected(settings, blueprints, all_)
-    packages, failed = prepare(selected, problems)
-    print_problems(problems)
-    out = Path(out_dir) if out_dir else settings.root / "dist"
-    for pkg in packages:
-        path = write_archive(pkg, out)
+    options = PackageOptions(blueprints=blueprints, all=all_, out=out_dir, mode=mode)
+    run = run_package(settings_here(), options, on_lint=print_problems)
+    for path, pkg in run.written:
         click.echo(f"{path}  sha256:{pkg.sha256}")
-    for outcome in failed:
-        click.echo(f"bpkit: {outcome.message}", err=True)
-    sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
+    for failure in run.failed:
+        click.echo(f"bpkit: {failure.error.message}", err=True)
+    sys.exit(EXIT_OK if run.ok else EXIT_PROBLEMS)

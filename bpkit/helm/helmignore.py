@@ -19,18 +19,32 @@ so this is a faithful port rather than an approximation:
 
 Matching is done on UTF-8 bytes, decoding runes the way Go does (an invalid
 byte is U+FFFD of width 1), so even odd corner cases agree with Helm.
+
+Like Helm (helm/helm#7972), a UTF-8 byte order mark before the first line
+is dropped, so an editor that saves one does not disable the first rule.
+
+Go's algorithm never backtracks across stars, but a chunk can still be
+retried at every position of the name: a long chunk that fails late costs
+len(chunk) x len(name) steps, which Go does in C-speed and Python would do
+for minutes. Rules are validated once when parsed, so matching stops at the
+first mismatch, and each match has a budget of MATCH_STEPS_PER_BYTE steps per
+byte of the name: beyond it the rule is refused with a clear error
+(HelmIgnoreTooCostly) rather than run on. Work is thus linear in the
+names matched; honest patterns stay far below the budget.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bpkit.errors import PackageError
 
 __all__ = [
     "DEFAULT_RULES",
+    "MATCH_STEPS_PER_BYTE",
     "HelmIgnore",
     "HelmIgnoreSyntaxError",
+    "HelmIgnoreTooCostly",
     "Rule",
     "go_match",
 ]
@@ -49,6 +63,13 @@ _GO_SPACE = (
 )
 
 _RUNE_ERROR = 0xFFFD
+_BOM = "\ufeff"
+
+#: Work allowed to match one rule against one path: this many steps (one
+#: pattern element compared with one name rune) per byte of the path, plus
+#: _MATCH_STEPS_BASE. Real patterns need a handful of steps per byte.
+MATCH_STEPS_PER_BYTE = 16
+_MATCH_STEPS_BASE = 1024
 
 
 class HelmIgnoreSyntaxError(PackageError):
@@ -58,6 +79,10 @@ class HelmIgnoreSyntaxError(PackageError):
         super().__init__(message)
         self.line = line
         self.pattern = pattern
+
+
+class HelmIgnoreTooCostly(HelmIgnoreSyntaxError):
+    """A rule that would need more than linear work to match a path."""
 
 
 class _BadPattern(Exception):
@@ -217,6 +242,108 @@ def _go_match(pattern: bytes, name: bytes) -> bool:
     return not name
 
 
+def _compile(pattern: bytes) -> tuple[tuple[bool, bytes], ...]:
+    """The (star, chunk) pairs of a valid pattern, scanned once."""
+    chunks = []
+    while pattern:
+        star, chunk, pattern = _scan_chunk(pattern)
+        chunks.append((star, chunk))
+    return tuple(chunks)
+
+
+def _chunk_at(chunk: bytes, s: bytes, p: int) -> tuple[int, int]:
+    """matchChunk of a valid chunk at s[p:]: (end, steps), end -1 on mismatch.
+
+    Unlike Go's it stops at the first mismatch: the pattern was validated
+    when parsed, so there is nothing left to report.
+    """
+    c = 0
+    n = len(chunk)
+    size = len(s)
+    steps = 0
+    while c < n:
+        steps += 1
+        if p >= size:
+            return -1, steps
+        ch = chunk[c]
+        if ch == 0x5B:  # [
+            r, w = _decode_rune(s, p)
+            p += w
+            c += 1
+            negated = chunk[c] == 0x5E
+            if negated:
+                c += 1
+            match = False
+            nrange = 0
+            while True:
+                if chunk[c] == 0x5D and nrange > 0:
+                    c += 1
+                    break
+                lo, c = _get_esc(chunk, c)
+                hi = lo
+                if chunk[c] == 0x2D:
+                    hi, c = _get_esc(chunk, c + 1)
+                if lo <= r <= hi:
+                    match = True
+                nrange += 1
+                steps += 1
+            if match == negated:
+                return -1, steps
+        elif ch == 0x3F:  # ?
+            if s[p] == 0x2F:
+                return -1, steps
+            p += _decode_rune(s, p)[1]
+            c += 1
+        else:
+            if ch == 0x5C:
+                c += 1
+            if chunk[c] != s[p]:
+                return -1, steps
+            p += 1
+            c += 1
+    return p, steps
+
+
+def _bounded_match(chunks: tuple[tuple[bool, bytes], ...], name: bytes, budget: int) -> bool:
+    """Go's filepath.Match over pre-scanned chunks of a valid pattern.
+
+    Raises _TooCostly when more than `budget` steps would be needed.
+    """
+    pos = 0
+    size = len(name)
+    last = len(chunks) - 1
+    for index, (star, chunk) in enumerate(chunks):
+        if star and not chunk:
+            return name.find(b"/", pos) < 0
+        rest = index < last
+        end, steps = _chunk_at(chunk, name, pos)
+        budget -= steps
+        if end >= 0 and (end == size or rest):
+            pos = end
+            continue
+        if not star:
+            return False
+        found = False
+        i = pos
+        while i < size and name[i] != 0x2F:
+            if budget < 0:
+                raise _TooCostly
+            end, steps = _chunk_at(chunk, name, i + 1)
+            budget -= steps
+            i += 1
+            if end >= 0 and (rest or end == size):
+                pos = end
+                found = True
+                break
+        if not found:
+            return False
+    return pos == size
+
+
+class _TooCostly(Exception):
+    """The step budget of one match ran out."""
+
+
 def go_match(pattern: str, name: str) -> bool:
     """Go's `filepath.Match(pattern, name)`; ValueError for a bad pattern."""
     try:
@@ -248,16 +375,33 @@ class Rule:
     must_dir: bool
     anchored: bool
     pattern: bytes
+    line: int = 0
+    chunks: tuple[tuple[bool, bytes], ...] = field(default=(), compare=False, repr=False)
 
     def matches(self, path: bytes) -> bool:
+        """Whether the rule's glob matches; HelmIgnoreTooCostly past the step budget."""
         name = path if self.anchored or b"/" in self.pattern else _go_base(path)
+        chunks = self.chunks or _compile(self.pattern)
+        budget = MATCH_STEPS_PER_BYTE * len(name) + _MATCH_STEPS_BASE
         try:
-            return _go_match(self.pattern, name)
-        except _BadPattern:  # Helm logs and treats the rule as not matching
+            return _bounded_match(chunks, name, budget)
+        except _TooCostly:
+            raise HelmIgnoreTooCostly(
+                f".helmignore:{self.line}: pattern {_short(self.raw)} needs more than "
+                f"{budget:,} steps to match {_short(name.decode('utf-8', 'replace'))}; "
+                "simplify it",
+                line=self.line, pattern=self.raw,
+            ) from None
+        except (_BadPattern, IndexError):  # Helm logs and treats the rule as not matching
             return False
 
 
-def _parse_rule(raw: str) -> Rule:
+def _short(text: str, limit: int = 60) -> str:
+    """A repr short enough for a one-line message."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _parse_rule(raw: str, line: int = 0) -> Rule:
     rule = _to_bytes(raw)
     negate = rule.startswith(b"!")
     if negate:
@@ -268,7 +412,8 @@ def _parse_rule(raw: str) -> Rule:
     anchored = rule.startswith(b"/")
     if anchored:
         rule = rule[1:]
-    return Rule(raw=raw, negate=negate, must_dir=must_dir, anchored=anchored, pattern=rule)
+    return Rule(raw=raw, negate=negate, must_dir=must_dir, anchored=anchored, pattern=rule,
+                line=line, chunks=_compile(rule))
 
 
 @dataclass(frozen=True)
@@ -283,9 +428,11 @@ class HelmIgnore:
 
         Raises HelmIgnoreSyntaxError (a PackageError) naming `source` and the
         line for what Helm refuses: `**`, a malformed glob, a line over 64 KiB.
+        A UTF-8 byte order mark at the start is dropped, as Helm does.
         """
         if isinstance(text, bytes):
             text = text.decode("utf-8", "surrogateescape")
+        text = text.removeprefix(_BOM)
         rules: list[Rule] = []
         lines = text.split("\n")
         if lines and lines[-1] == "":
@@ -304,7 +451,7 @@ class HelmIgnore:
                 continue
             if "**" in raw:
                 raise HelmIgnoreSyntaxError(
-                    f"{source}:{number}: double-star (**) syntax is not supported: {raw!r}",
+                    f"{source}:{number}: double-star (**) syntax is not supported: {_short(raw)}",
                     line=number,
                     pattern=raw,
                 )
@@ -312,11 +459,11 @@ class HelmIgnore:
                 _go_match(_to_bytes(raw), b"abc")
             except _BadPattern:
                 raise HelmIgnoreSyntaxError(
-                    f"{source}:{number}: syntax error in pattern {raw!r}",
+                    f"{source}:{number}: syntax error in pattern {_short(raw)}",
                     line=number,
                     pattern=raw,
                 ) from None
-            rules.append(_parse_rule(raw))
+            rules.append(_parse_rule(raw, number))
         return cls(tuple(rules))
 
     def with_defaults(self) -> HelmIgnore:

@@ -4,7 +4,8 @@ A blueprint is `<root>/<name>/` for each configured root (`platform`,
 `products`) holding `blueprint.yaml` or `chart/`. It changed when a file
 that ends up in its release changed:
 
-- `blueprint.yaml`;
+- `blueprint.yaml`, and `upstream.lock` (a new upstream digest changes what
+  a release installs, so a lock-only change is a release);
 - a file under `chart/` that `helm package` would archive: files the
   chart's `.helmignore` (plus Helm's default rule) leaves out do not count,
   judged with the `.helmignore` of the side where the file exists (for an
@@ -43,6 +44,7 @@ from bpkit.errors import GitError, UsageError
 from bpkit.history.git import Repo, first_line
 from bpkit.settings import DEFAULT_ROOTS
 from bpkit.source.discover import BLUEPRINT_FILE, CHART_DIR, blueprints_under, is_blueprint_dir
+from bpkit.source.lock import LOCK_FILE
 
 if TYPE_CHECKING:
     from bpkit.helm.helmignore import HelmIgnore
@@ -138,10 +140,6 @@ class ChangeSet:
             if change.path == path:
                 return change
         return None
-
-    def matrix(self) -> dict[str, list[dict[str, str]]]:
-        """A GitHub Actions `strategy.matrix` with one entry per publish target."""
-        return {"include": [{"blueprint": c.name, "path": c.path} for c in self.targets]}
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": 1, "base_ref": self.base_ref, "base": self.base, "head": self.head,
@@ -258,7 +256,7 @@ def counts_as_change(rel: str, rules: Iterable[HelmIgnore | None]) -> bool:
     the sides where the file exists; None stands for a .helmignore Helm
     refuses, under which every file counts.
     """
-    if rel == BLUEPRINT_FILE:
+    if rel in (BLUEPRINT_FILE, LOCK_FILE):
         return True
     prefix = CHART_DIR + "/"
     if not rel.startswith(prefix):

@@ -60,8 +60,8 @@ from bpkit.errors import (
 )
 from bpkit.limits import (
     ERROR_BODY_MAX_BYTES,
-    HTTP_MAX_REDIRECTS,
     MANIFEST_MAX_BYTES,
+    MAX_REDIRECTS,
     MIN_UPLOAD_RATE,
     READBACK_PAUSE_FACTOR,
     READBACK_PAUSE_MAX,
@@ -248,7 +248,7 @@ class RegistryTarget:
 
     @property
     def request_count(self) -> int:
-        """HTTP requests made by this target so far."""
+        """HTTP requests made by this target so far (upstream resolving counts them)."""
         return self._count
 
     def existing_digest(self, artifact: Artifact) -> str | None:
@@ -332,6 +332,76 @@ class RegistryTarget:
             uploaded_blobs=uploaded,
             requests=self._count - start_count,
         )
+
+    # -- pulling (upstream charts) ----------------------------------------------
+
+    def get_manifest(self, name: str, tag: str) -> bytes:
+        """The manifest bytes `name:tag` (or `name@sha256:...`) holds, bounded.
+
+        Asked by digest, the bytes must hash to it (`bpkit verify REF@sha256:...`).
+        """
+        from bpkit.limits import OCI_MAX_MANIFEST_BYTES
+
+        by_digest = DIGEST_RE.fullmatch(tag) is not None
+        if not by_digest and not TAG_RE.fullmatch(tag):
+            raise UsageError(f"{self.ref.url}: '{tag}' is not a valid OCI tag or digest")
+        self._start(push=False)
+        url = (f"{self._base}/v2/{self.ref.repository(name)}/manifests/"
+               f"{quote(tag, safe=':' if by_digest else '')}")
+
+        def step() -> bytes:
+            resp = self._request("GET", url, headers={"Accept": MANIFEST_ACCEPT},
+                                 limit=OCI_MAX_MANIFEST_BYTES)
+            if resp.status == 404:
+                raise RegistryError(f"{self.ref.host}/{self.ref.repository(name)}:{tag}: "
+                                    "not found (HTTP 404)")
+            if resp.status != 200:
+                raise self._error("reading the manifest", resp)
+            data = resp.body
+            if by_digest and sha256_digest(data) != tag:
+                raise RegistryError(f"{self.ref.host}: manifest {tag} arrived with digest "
+                                    f"{sha256_digest(data)}")
+            return data
+
+        return self._retrying("reading the manifest", step)
+
+    def get_blob(self, name: str, digest: str, *, limit: int) -> bytes:
+        """The blob `digest` of repository `name`, at most `limit` bytes, hash checked."""
+        if not DIGEST_RE.fullmatch(digest):
+            raise RegistryError(f"{self.ref.host}: blob digest '{digest}' is not sha256:<hex>")
+        self._start(push=False, upload=limit)  # time for `limit` bytes at MIN_UPLOAD_RATE
+        url = f"{self._base}/v2/{self.ref.repository(name)}/blobs/{digest}"
+
+        def step() -> bytes:
+            resp = self._request("GET", url, limit=limit)
+            if resp.status != 200:
+                raise self._error("reading a blob", resp)
+            data = resp.body
+            if sha256_digest(data) != digest:
+                raise RegistryError(f"{self.ref.host}: blob {digest} arrived with digest "
+                                    f"{sha256_digest(data)}")
+            return data
+
+        return self._retrying("reading a blob", step)
+
+    def list_tags(self, name: str) -> list[str]:
+        """The tags of repository `name` (first page; for did-you-mean messages)."""
+        self._start(push=False)
+        url = f"{self._base}/v2/{self.ref.repository(name)}/tags/list?n=1000"
+
+        def step() -> list[str]:
+            resp = self._request("GET", url, limit=4 * 1024 * 1024)
+            if resp.status == 404:
+                return []
+            if resp.status != 200:
+                raise self._error("listing tags", resp)
+            try:
+                tags = resp.json().get("tags") or []
+            except (ValueError, AttributeError):
+                return []
+            return [t for t in tags if isinstance(t, str)]
+
+        return self._retrying("listing tags", step)
 
     # -- the steps ------------------------------------------------------------
 
@@ -455,7 +525,7 @@ class RegistryTarget:
 
     # -- retry policy -----------------------------------------------------------
 
-    def _start(self, *, push: bool, upload: int) -> None:
+    def _start(self, *, push: bool, upload: int = 0) -> None:
         self._want_push = push
         now = self._clock()
         self._deadline = now + self.retry_budget
@@ -494,13 +564,17 @@ class RegistryTarget:
         headers: Mapping[str, str] | None = None,
         data: bytes | None = None,
         body: BodyKind = "other",
+        limit: int | None = None,
     ) -> Answer:
-        """Send one request, answering an auth challenge once; classify failures."""
-        resp = self._send(method, url, headers, data, body=body)
+        """Send one request, answering an auth challenge once; classify failures.
+
+        `limit` replaces the cap of `body` for a successful answer (a blob).
+        """
+        resp = self._send(method, url, headers, data, body=body, limit=limit)
         if resp.status == 401:
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
             if self._answer_challenge(challenge, url):
-                resp = self._send(method, url, headers, data, body=body)
+                resp = self._send(method, url, headers, data, body=body, limit=limit)
         if resp.status in (401, 403):
             raise self._auth_failure(resp)
         if resp.status in RETRY_STATUSES:
@@ -521,6 +595,7 @@ class RegistryTarget:
         registry_auth: bool = True,
         form: Mapping[str, str] | None = None,
         body: BodyKind = "other",
+        limit: int | None = None,
     ) -> Answer:
         """One request, following GET/HEAD redirects itself.
 
@@ -529,10 +604,11 @@ class RegistryTarget:
         caps and deadlines, and credentials never follow to another host.
         """
         first_host = urlsplit(url).netloc.lower()
-        for _ in range(HTTP_MAX_REDIRECTS + 1):
+        for _ in range(MAX_REDIRECTS + 1):
             same_host = urlsplit(url).netloc.lower() == first_host
             resp = self._send_once(method, url, headers, data, auth=auth if same_host else None,
-                                   registry_auth=registry_auth, form=form, body=body)
+                                   registry_auth=registry_auth, form=form, body=body,
+                                   limit=limit)
             if resp.status not in _REDIRECT_STATUSES or method not in ("GET", "HEAD"):
                 return resp
             location = str(resp.headers.get("Location") or "")
@@ -546,7 +622,7 @@ class RegistryTarget:
                 raise RegistryError(f"{self._target_name(url)}: refusing a redirect from HTTPS "
                                     f"to plain HTTP ({outside(parts.netloc, limit=100)})")
             url = nxt
-        raise RegistryError(f"{self.ref.host}: more than {HTTP_MAX_REDIRECTS} redirects")
+        raise RegistryError(f"{self.ref.host}: more than {MAX_REDIRECTS} redirects")
 
     def _send_once(
         self,
@@ -559,6 +635,7 @@ class RegistryTarget:
         registry_auth: bool = True,
         form: Mapping[str, str] | None = None,
         body: BodyKind = "other",
+        limit: int | None = None,
     ) -> Answer:
         requests = requests_module()
         if self._cancel.is_set():
@@ -574,7 +651,7 @@ class RegistryTarget:
         left = self._hard_deadline - self._clock()
         if left <= 0:
             raise Transient(f"no time left for a request to {target}")
-        allowance = sum(self.timeout) + len(data or b"") / MIN_UPLOAD_RATE
+        allowance = sum(self.timeout) + (len(data or b"") + (limit or 0)) / MIN_UPLOAD_RATE
         seconds = min(allowance, left)
         timeout = (min(self.timeout[0], seconds), min(self.timeout[1], seconds))
         self._count += 1
@@ -597,7 +674,7 @@ class RegistryTarget:
                         stream=True,
                     )
                     status = resp.status_code
-                    return self._read(method, resp, body)
+                    return self._read(method, resp, body, limit)
                 except (Transient, RegistryError):
                     raise
                 except Exception as exc:
@@ -617,22 +694,24 @@ class RegistryTarget:
             if self.on_request is not None:
                 self.on_request(method, outside(path, secrets=self._secrets, limit=None), status)
 
-    def _read(self, method: str, resp: Any, body: BodyKind) -> Answer:
-        """The answer with its body read within the cap its kind allows."""
+    def _read(self, method: str, resp: Any, body: BodyKind, limit: int | None = None) -> Answer:
+        """The answer with its body read within the cap its kind allows (or `limit`)."""
         status = int(resp.status_code)
         ok = 200 <= status < 300
         if method == "HEAD":
-            limit, strict = 0, False
+            cap, strict = 0, False
+        elif ok and limit is not None:
+            cap, strict = limit, True
         elif ok and body == "manifest":
-            limit, strict = MANIFEST_MAX_BYTES, True
+            cap, strict = MANIFEST_MAX_BYTES, True
         elif ok and body == "token":
-            limit, strict = TOKEN_RESPONSE_MAX_BYTES, True
+            cap, strict = TOKEN_RESPONSE_MAX_BYTES, True
         else:
-            limit, strict = ERROR_BODY_MAX_BYTES, False
+            cap, strict = ERROR_BODY_MAX_BYTES, False
         try:
-            content, cut = read_body(resp, limit, strict=strict)
+            content, cut = read_body(resp, cap, strict=strict)
         except BodyTooLarge as exc:
-            what = "manifest" if body == "manifest" else "token service answer"
+            what = {"manifest": "manifest", "token": "token service answer"}.get(body, "answer")
             raise RegistryError(
                 f"{self._target_name(str(resp.url or ''))}: the {what} is larger than "
                 f"{_size(exc.limit)} ({_size(exc.size)} or more); refusing to read it"

@@ -19,6 +19,15 @@ shows what a wrapper wraps without downloading it:
 * `io.openova.catalyst.upstream.version`: the upstream chart version
 * `io.openova.catalyst.upstream.repo`:    the upstream chart repository URL
 
+and two about what the release is (see the README's "Release modes"):
+
+* `io.openova.catalyst.mode`: `overlay` (values only, installs nothing by
+  itself; a guard template fails its install), `bundle` (the upstream chart
+  is inside as a subchart) or `standalone` (the wrapper opts out of an
+  upstream and installs its own templates)
+* `io.openova.catalyst.upstream.digest`: sha256 of the upstream chart
+  archive, from `upstream.lock` (for a bundle: of the subchart inside)
+
 They win over chart annotations of the same name; empty ones are skipped.
 """
 
@@ -51,6 +60,10 @@ ANNOTATION_CREATED = "org.opencontainers.image.created"
 UPSTREAM_CHART = "io.openova.catalyst.upstream.chart"
 UPSTREAM_VERSION = "io.openova.catalyst.upstream.version"
 UPSTREAM_REPO = "io.openova.catalyst.upstream.repo"
+UPSTREAM_DIGEST = "io.openova.catalyst.upstream.digest"
+MODE = "io.openova.catalyst.mode"
+MODE_OVERLAY, MODE_BUNDLE, MODE_STANDALONE = "overlay", "bundle", "standalone"
+MODES = (MODE_OVERLAY, MODE_BUNDLE, MODE_STANDALONE)
 # values.yaml `catalystBlueprint.upstream` key -> manifest annotation
 UPSTREAM_ANNOTATIONS = {
     "chart": UPSTREAM_CHART,
@@ -113,7 +126,8 @@ def _authors(maintainers: Sequence[Mapping[str, str]]) -> str:
 
 
 def _annotations_of(
-    md: Mapping[str, Any], created: str, upstream: Mapping[str, Any] | None
+    md: Mapping[str, Any], created: str, upstream: Mapping[str, Any] | None,
+    release: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     out: dict[str, str] = {}
 
@@ -143,6 +157,8 @@ def _annotations_of(
                 f"not {kind_of(value)}"
             )
         add(annotation, value)
+    for key, value in (release or {}).items():
+        add(key, value)
     return dict(sorted(out.items()))
 
 
@@ -165,13 +181,18 @@ def build_artifact(
     *,
     created_epoch: int,
     upstream: Mapping[str, str] | None = None,
+    mode: str | None = None,
+    upstream_digest: str | None = None,
 ) -> Artifact:
     """The artifact `helm push` would make of `archive`, created at `created_epoch`.
 
     `meta` must be the Chart.yaml inside `archive` (not checked here).
-    With upstream=None the manifest is byte-equal to Helm's for the same
-    creation time.
+    With upstream, mode and upstream_digest None the manifest is byte-equal
+    to Helm's for the same creation time.
     """
+    if mode is not None and mode not in MODES:
+        raise PackageError(f"release mode {mode!r} is not one of {', '.join(MODES)}")
+    release = {k: v for k, v in ((MODE, mode), (UPSTREAM_DIGEST, upstream_digest)) if v}
     md = chart_metadata(meta)
     name, version = md["name"], md["version"]
     if not NAME_COMPONENT_RE.fullmatch(name):
@@ -188,7 +209,8 @@ def build_artifact(
             "schemaVersion": 2,
             "config": _descriptor(CONFIG_MEDIA_TYPE, config),
             "layers": [_descriptor(CHART_LAYER_MEDIA_TYPE, archive)],
-            "annotations": _annotations_of(md, created_rfc3339(created_epoch), upstream),
+            "annotations": _annotations_of(md, created_rfc3339(created_epoch), upstream,
+                                          release),
         }
     )
     return Artifact(

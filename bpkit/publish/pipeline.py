@@ -10,52 +10,28 @@ OCI image layout folder (`dist/oci`).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from bpkit.errors import (
-    AuthError,
-    BpkitError,
-    ImmutableReleaseError,
-    Interrupted,
-    LintFailed,
-    ReadBackError,
-    RegistryError,
-    UsageError,
-)
-from bpkit.lint.engine import owning_blueprint
-from bpkit.oci.artifact import Artifact, sha256_digest
-from bpkit.package.build import Package, build_package
+from bpkit.errors import BpkitError, ImmutableReleaseError, Interrupted, LintFailed
+from bpkit.package.build import Package
+from bpkit.package.run import package_clean
 from bpkit.problem import Problem
+from bpkit.publish.destination import Destination
+from bpkit.publish.options import DEFAULT_JOBS
+from bpkit.publish.targets import LayoutPublisher, PublishTarget, RegistryPublisher
 from bpkit.source.model import Blueprint
 from bpkit.text import outside
+
+__all__ = ["DEFAULT_JOBS", "OK_STATUSES", "Destination", "Outcome", "Status", "prepare",
+           "push_all"]
 
 Status = Literal["published", "unchanged", "overwritten", "would publish", "would skip",
                  "would refuse", "refused", "failed", "lint failed"]
 OK_STATUSES = {"published", "unchanged", "overwritten", "would publish", "would skip"}
-DEFAULT_JOBS = 4
-_SETTLE_PAUSE = 0.25  # seconds before a push that failed is tried once more
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where releases go: a registry namespace, or a local OCI image layout."""
-
-    registry: str | None = None  # "oci://HOST[:PORT]/NAMESPACE"
-    layout: Path | None = None
-    plain_http: bool | None = None
-    ca_file: str | None = None
-    credentials: Any = None  # bpkit.net.credentials.Credentials; never printed
-    retry_budget: float = 30.0
-
-    def describe(self) -> str:
-        if self.registry is not None:
-            return self.registry
-        return f"OCI layout {self.layout}"
 
 
 @dataclass
@@ -82,7 +58,7 @@ class _Targets:
     def __init__(self, dest: Destination) -> None:
         self.dest = dest
         self._local = threading.local()
-        self._all: list[Any] = []
+        self._all: list[PublishTarget] = []
         self._lock = threading.Lock()
         self.cancel = threading.Event()  # set on Ctrl-C: every target stops at once
         if dest.registry is not None:
@@ -90,22 +66,21 @@ class _Targets:
 
             self.ref = parse_registry(dest.registry)  # fails early on a bad URL
 
-    def get(self) -> Any:
-        target = getattr(self._local, "target", None)
+    def get(self) -> PublishTarget:
+        target: PublishTarget | None = getattr(self._local, "target", None)
         if target is None:
             if self.dest.registry is not None:
-                from bpkit.net.registry import RegistryTarget
+                from bpkit.net import registry
 
-                target = RegistryTarget(self.ref, credentials=self.dest.credentials,
-                                        plain_http=self.dest.plain_http,
-                                        ca_file=self.dest.ca_file,
-                                        retry_budget=self.dest.retry_budget,
-                                        cancel=self.cancel)
+                target = RegistryPublisher(registry.RegistryTarget(
+                    self.ref, credentials=self.dest.credentials,
+                    plain_http=self.dest.plain_http, ca_file=self.dest.ca_file,
+                    retry_budget=self.dest.retry_budget, cancel=self.cancel))
             else:
                 from bpkit.oci.layout import LayoutTarget
 
                 assert self.dest.layout is not None
-                target = LayoutTarget(self.dest.layout)
+                target = LayoutPublisher(LayoutTarget(self.dest.layout))
             self._local.target = target
             with self._lock:
                 self._all.append(target)
@@ -129,31 +104,20 @@ class _Targets:
 
     def close(self) -> None:
         for target in self._all:
-            close = getattr(target, "close", None)
-            if close is not None:
-                close()
+            target.close()
 
 
-def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem]
+def prepare(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
+            mode_for: Callable[[Path], str] | None = None,
             ) -> tuple[list[Package], list[Outcome]]:
-    """Package every blueprint whose lint is clean; the others become outcomes."""
-    by_blueprint: dict[Path, list[Problem]] = {bp.path: [] for bp in blueprints}
-    for problem in problems:
-        owner = owning_blueprint(problem.path, blueprints)
-        if owner is not None:
-            by_blueprint[owner].append(problem)
-    packages: list[Package] = []
-    failed: list[Outcome] = []
-    for bp in blueprints:
-        where = _shown(bp)
-        try:
-            packages.append(build_package(bp, by_blueprint[bp.path]))
-        except UsageError:
-            raise  # e.g. a bad SOURCE_DATE_EPOCH: wrong for every blueprint, exit 2
-        except BpkitError as exc:
-            status: Status = "lint failed" if isinstance(exc, LintFailed) else "failed"
-            failed.append(Outcome(where, bp.chart_name or bp.expected_chart_name,
-                                  bp.version or "?", "", None, status, exc.message))
+    """Package every blueprint whose lint is clean (and not hollow); the others are outcomes."""
+    packages, unpackaged = package_clean(blueprints, problems, mode_for)
+    failed = []
+    for item in unpackaged:
+        bp, exc = item.blueprint, item.error
+        status: Status = "lint failed" if isinstance(exc, LintFailed) else "failed"
+        failed.append(Outcome(_shown(bp), bp.chart_name or bp.expected_chart_name,
+                              bp.version or "?", "", None, status, exc.message))
     return packages, failed
 
 
@@ -226,24 +190,12 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
                 outcome.status = "would refuse"
                 outcome.message = f"already holds {existing}"
             return outcome
-        if targets.dest.registry is not None:
-            result = _push_settled(target, artifact, force=force)
-            outcome.status = result.status
-            if result.status == "unchanged":
-                outcome.message = "already published"
-            elif result.status == "overwritten":
-                outcome.message = f"replaced {result.previous_digest} (--force)"
-        else:
-            previous = target.existing_digest(artifact) if force else None
-            written = target.push(artifact, force=force)
-            served = sha256_digest(target.read_manifest(artifact.name, artifact.tag))
-            if served != artifact.digest:
-                raise ImmutableReleaseError(f"{outcome.reference} holds {served} after writing "
-                                            f"{artifact.digest}")
-            outcome.status = "published" if written else "unchanged"
-            outcome.message = "" if written else "already published"
-            if written and previous is not None:  # same words as for a registry
-                outcome.status, outcome.message = "overwritten", f"replaced {previous} (--force)"
+        result = target.publish(artifact, force=force)
+        outcome.status = result.status
+        if result.status == "unchanged":
+            outcome.message = "already published"
+        elif result.status == "overwritten":
+            outcome.message = f"replaced {result.previous_digest} (--force)"
     except Interrupted:
         raise
     except ImmutableReleaseError as exc:
@@ -257,34 +209,3 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
         if target is not None:
             outcome.notes = tuple(getattr(target, "notes", ())[first_note:])
     return outcome
-
-
-def _push_settled(target: Any, artifact: Artifact, *, force: bool) -> Any:
-    """Push; after a failure, one more attempt within what is left of the retry budget.
-
-    Two publishers of one release at once trip over docker-registry's
-    filesystem storage, which rewrites link files in place (truncate, then
-    write): a reader can meet an empty link and answer 500 (reading the tag)
-    or "blob unknown" (a manifest PUT), though nothing is wrong a moment
-    later. A fresh attempt settles it: its first request finds the tag
-    holding our digest, or the push goes through with the blobs already
-    there. Credentials and refusals are never retried; a budget spent on
-    retries leaves no time for another attempt.
-    """
-    budget = float(target.retry_budget)
-    start = time.monotonic()
-    try:
-        return target.push(artifact, force=force)
-    except (AuthError, ImmutableReleaseError, UsageError, ReadBackError, Interrupted):
-        raise
-    except RegistryError:
-        left = budget - (time.monotonic() - start) - _SETTLE_PAUSE
-        if left <= 0:
-            raise
-    target.pause(_SETTLE_PAUSE)
-    target.retry_budget = left
-    try:
-        return target.push(artifact, force=force)
-    finally:
-        target.retry_budget = budget
-

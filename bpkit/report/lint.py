@@ -88,7 +88,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bpkit import __version__
 from bpkit.errors import UsageError
 from bpkit.problem import Level, Problem
-from bpkit.text import UNPRINTABLE
+from bpkit.report.github import escape_github_data, escape_github_property
+from bpkit.text import printable
 
 if TYPE_CHECKING:
     # Importing the rules package at run time would load every rule module
@@ -233,17 +234,6 @@ def summary_line(problems: Sequence[Problem], summary: Summary) -> str:
     return f"{counts} in {where}"
 
 
-# Control, C1, bidi and line-separator characters, shown escaped: one
-# sanitizer for the whole tool (bpkit.text).
-_UNPRINTABLE = UNPRINTABLE
-# The same, keeping line breaks for the Actions runner to encode.
-_UNPRINTABLE_KEEP_LINES = {**_UNPRINTABLE, 0x0A: "\n", 0x0D: "\r"}
-
-
-def _printable(text: str) -> str:
-    return text.translate(_UNPRINTABLE)
-
-
 # --- text -----------------------------------------------------------------
 
 
@@ -255,7 +245,7 @@ def format_text(problems: Sequence[Problem], summary: Summary, *, color: bool) -
     """`path:line:col: level rule message` lines, then the summary line."""
     lines = []
     for p in _reported(problems):
-        where = _printable(p.path)
+        where = printable(p.path)
         if p.line > 0:
             where += f":{p.line}"
             if p.col > 0:
@@ -264,7 +254,7 @@ def format_text(problems: Sequence[Problem], summary: Summary, *, color: bool) -
         lines.append(
             f"{_paint(where, _BOLD, color)}: "
             f"{_paint(level, _LEVEL_COLOUR[p.level], color)} "
-            f"{_paint(_printable(p.rule), _DIM, color)} {_printable(p.message)}"
+            f"{_paint(printable(p.rule), _DIM, color)} {printable(p.message)}"
         )
     verdict = summary_line(problems, summary)
     errors, warnings = _count(_reported(problems))
@@ -312,21 +302,6 @@ def json_document(problems: Sequence[Problem], summary: Summary) -> dict[str, An
 # --- github ---------------------------------------------------------------
 
 
-def escape_github_data(text: str) -> str:
-    """Escape a workflow command's message as the Actions runner decodes it."""
-    return (
-        text.translate(_UNPRINTABLE_KEEP_LINES)
-        .replace("%", "%25")
-        .replace("\r", "%0D")
-        .replace("\n", "%0A")
-    )
-
-
-def escape_github_property(text: str) -> str:
-    """Escape a workflow command's property value (`file=`, `title=`)."""
-    return escape_github_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def format_github(problems: Sequence[Problem], summary: Summary) -> str:
     """One `::error`/`::warning` workflow command per problem, then the summary."""
     lines = []
@@ -338,7 +313,7 @@ def format_github(problems: Sequence[Problem], summary: Summary) -> str:
                 props.append(f"col={p.col}")
         props.append(f"title={escape_github_property(p.rule)}")
         lines.append(f"::{p.level.value} {','.join(props)}::{escape_github_data(p.message)}")
-    lines.append(_printable(summary_line(problems, summary)))
+    lines.append(printable(summary_line(problems, summary)))
     return "\n".join(lines) + "\n"
 
 

@@ -15,17 +15,12 @@ from typing import Any
 
 from bpkit.problem import Level, Problem
 from bpkit.source.discover import BLUEPRINT_FILE, CHART_DIR
-from bpkit.versions import SEMVER_RE
 from bpkit.yamlio.load import Document, display_path, load
 
 CHART_FILE = "Chart.yaml"
 VALUES_FILE = "values.yaml"
 RULE_MISSING = "file-missing"
 NO_UPSTREAM_ANNOTATION = "catalyst.openova.io/no-upstream"
-
-def is_semver(value: object) -> bool:
-    return isinstance(value, str) and SEMVER_RE.fullmatch(value) is not None
-
 
 @dataclass
 class Blueprint:
@@ -62,6 +57,11 @@ class Blueprint:
     @property
     def display(self) -> str:
         return display_path(self.path)
+
+    @property
+    def lock_path(self) -> Path:
+        """Where `bpkit upstream lock` pins the upstream (beside blueprint.yaml, not packaged)."""
+        return self.path / "upstream.lock"
 
     @property
     def expected_chart_name(self) -> str:
@@ -103,11 +103,6 @@ class Blueprint:
             for index, entry in enumerate(depends):
                 if isinstance(entry, dict):
                     yield index, entry
-
-    @property
-    def spec_version(self) -> str | None:
-        value = self.spec.get("version")
-        return value if isinstance(value, str) else None
 
     @property
     def release_name(self) -> str | None:

@@ -18,7 +18,7 @@ from bpkit.errors import UsageError
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-NAMES = ("blueprint", "chart", "upstream", "values")
+NAMES = ("blueprint", "chart", "upstream", "upstream-lock", "values")
 
 
 def schema_dir() -> Path:

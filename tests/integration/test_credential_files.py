@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.test_publish_cli import TAG, _no_secret, make_repo, run
+from tests.helpers.git import platform_repo
+from tests.helpers.publish import TAG, no_secret, run
 
 if TYPE_CHECKING:
     from tests.integration.conftest import RunningRegistry
@@ -24,7 +25,7 @@ def test_publish_with_credentials_from_helm_or_containers_files(
 ) -> None:
     reg = auth_registry
     assert reg.password is not None
-    repo = make_repo(tmp_path)
+    repo = platform_repo(tmp_path)
     home = repo.parent / "home"
     auth = base64.b64encode(f"{reg.username}:{reg.password}".encode()).decode()
     config = json.dumps({"auths": {reg.host: {"auth": auth}}})
@@ -42,7 +43,7 @@ def test_publish_with_credentials_from_helm_or_containers_files(
     r = run(repo, "publish", "flux", "--registry", reg.url, env=env)
     assert r.code == 0, r.out + r.err
     assert reg.tags("bp-flux") == [TAG]
-    _no_secret(r, reg.password)
+    no_secret(r, reg.password)
     assert path.read_text() == config
     # Without the file the registry refuses: the credentials really came from it.
     path.unlink()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.blueprints import write_blueprint, write_tree
+from tests.helpers.blueprints import write_blueprint, write_tree
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration

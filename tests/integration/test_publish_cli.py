@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -23,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.clirun import Run, bpkit
+from tests.helpers.cli import Run
+from tests.helpers.git import PLATFORM, git, platform_repo
+from tests.helpers.publish import TAG, no_secret, run
 
 if TYPE_CHECKING:
     from tests.integration.conftest import RunningRegistry
@@ -31,45 +32,17 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-PLATFORM = Path(__file__).resolve().parents[2] / "platform"
 NAMES = sorted(p.name for p in PLATFORM.iterdir() if (p / "blueprint.yaml").is_file())
 CHARTS = [f"bp-{n}" for n in NAMES]
-TAG = "1.0.0"
 _REPO_PATH = re.compile(r"^/v2/openova-io/([^/]+)/")
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                          check=True, timeout=30)
-    return proc.stdout
-
-
-def make_repo(where: Path) -> Path:
-    """A monorepo holding a copy of platform/, committed (dates pinned by tests/conftest.py)."""
-    root = where / "repo"
-    shutil.copytree(PLATFORM, root / "platform")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "platform wrappers")
-    return root
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path)
-
-
-def run(repo: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None,
-        timeout: float = 60) -> Run:
-    """bpkit in `repo`, with a HOME and docker config of its own (never the developer's)."""
-    home = repo.parent / "home"
-    home.mkdir(exist_ok=True)
-    full = {"HOME": str(home), "DOCKER_CONFIG": str(home / ".docker")}
-    full.update(env or {})
-    return bpkit(*args, cwd=repo, env=full, stdin=stdin, timeout=timeout)
+    return platform_repo(tmp_path)
 
 
 def results(r: Run) -> dict[str, dict[str, Any]]:
@@ -144,7 +117,9 @@ def test_publish_all_then_unchanged_with_two_requests_each(
         assert (config["name"], config["version"]) == (chart, TAG)
     counts = per_repository(fault_proxy)
     assert set(counts) == set(CHARTS), fault_proxy.summary()
-    assert all(n <= 8 for n in counts.values()), counts
+    # 8 to push (the tag checked again before the manifest PUT), 2 to read the
+    # blobs back for the checks bpkit verify makes
+    assert all(n <= 10 for n in counts.values()), counts
 
     fault_proxy.clear()
     again = run(repo, "publish", "--all", "--registry", fault_proxy.url, "--format", "json")
@@ -259,12 +234,6 @@ def test_dry_run_pushes_nothing(repo: Path, registry: RunningRegistry) -> None:
 # --------------------------------------------------------------------------- credentials
 
 
-def _no_secret(r: Run, secret: str) -> None:
-    assert secret not in r.out and secret not in r.err
-    encoded = base64.b64encode(secret.encode()).decode()
-    assert encoded not in r.out and encoded not in r.err
-
-
 def _files_holding(root: Path, secret: str) -> list[Path]:
     hits = []
     for path in root.rglob("*"):
@@ -279,7 +248,7 @@ def test_credentials_from_password_stdin(repo: Path, auth_registry: RunningRegis
             str(auth_registry.username), "--password-stdin", stdin=auth_registry.password + "\n")
     assert r.code == 0, r.out + r.err
     assert "published" in r.out
-    _no_secret(r, auth_registry.password)
+    no_secret(r, auth_registry.password)
     assert sha256(auth_registry.skopeo_raw("bp-flux", TAG)) in r.out
     home = repo.parent / "home"
     assert not (home / ".docker").exists()
@@ -294,7 +263,7 @@ def test_credentials_from_environment(repo: Path, auth_registry: RunningRegistry
     r = run(repo, "publish", "--all", env=env)
     assert r.code == 0, r.out + r.err
     assert f"10 of 10 published to {auth_registry.url}" in r.out
-    _no_secret(r, auth_registry.password)
+    no_secret(r, auth_registry.password)
     for chart in CHARTS:
         assert auth_registry.tags(chart) == [TAG]
     assert not (repo.parent / "home" / ".docker").exists()
@@ -314,14 +283,14 @@ def test_wrong_password_fails_fast_without_showing_it(
     assert elapsed < 5, f"took {elapsed:.1f} s"
     assert f"authentication failed for {auth_registry.host}" in r.out + r.err
     assert "Traceback" not in r.err
-    _no_secret(r, wrong)
+    no_secret(r, wrong)
     assert auth_registry.tags("bp-flux") == []
 
     stdin = run(repo, "publish", "flux", "--registry", auth_registry.url, "--username",
                 str(auth_registry.username), "--password-stdin", stdin=wrong)
     assert stdin.code == 1
     assert f"authentication failed for {auth_registry.host}" in stdin.out + stdin.err
-    _no_secret(stdin, wrong)
+    no_secret(stdin, wrong)
     assert _files_holding(repo.parent, wrong) == []
 
 
@@ -339,7 +308,7 @@ def test_credentials_from_docker_config(
             env={"DOCKER_CONFIG": str(config_dir)})
     assert r.code == 0, r.out + r.err
     assert auth_registry.tags("bp-flux") == [TAG]
-    _no_secret(r, auth_registry.password)
+    no_secret(r, auth_registry.password)
     assert (config_dir / "config.json").read_bytes() == config
     assert sorted(p.name for p in config_dir.iterdir()) == before
     assert not (repo.parent / "home" / ".docker").exists()

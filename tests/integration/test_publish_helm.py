@@ -7,7 +7,6 @@ Helm runs in child processes (see helmcheck.py); calls run a few at a time.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 from ruamel.yaml import YAML
 
-from tests.clirun import Run, bpkit
+from tests.helpers.cli import Run, bpkit
+from tests.helpers.git import platform_repo
 
 try:
     from tests.integration import helmcheck
@@ -53,10 +53,7 @@ def parallel(fn: Callable[[str], _T], names: list[str]) -> dict[str, _T]:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    shutil.copytree(PLATFORM, root / "platform")
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "init"]):
-        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, timeout=30)
+    root = platform_repo(tmp_path, "init")
     (root / "home").mkdir()
     return root
 
@@ -133,7 +130,7 @@ def test_helm_push_of_our_archive_matches_our_config_and_layer(
     assert theirs["config"] == ours["config"]
     assert theirs["layers"] == ours["layers"]
     extra = set(ours["annotations"]) - set(theirs["annotations"])
-    assert extra == UPSTREAM_KEYS
+    assert extra == UPSTREAM_KEYS | {"io.openova.catalyst.mode"}
     same = set(theirs["annotations"]) - {"org.opencontainers.image.created"}
     assert {k: theirs["annotations"][k] for k in same} == {k: ours["annotations"][k]
                                                            for k in same}

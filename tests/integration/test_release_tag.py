@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bpkit.oci.artifact import CHART_LAYER_MEDIA_TYPE, CONFIG_MEDIA_TYPE
-from tests.clirun import bpkit
-from tests.test_changes import git, make_monorepo
+from tests.helpers.cli import bpkit
+from tests.helpers.git import git, make_monorepo
 
 if TYPE_CHECKING:
     from tests.integration.conftest import RunningRegistry

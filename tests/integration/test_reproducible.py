@@ -17,7 +17,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.clirun import Run, bpkit
+from tests.helpers.cli import Run, bpkit
+from tests.helpers.git import git
 
 pytestmark = pytest.mark.integration
 
@@ -36,10 +36,6 @@ ARCHIVES = [f"bp-{n}-1.0.0.tgz" for n in NAMES]
 COMMIT_TIME = int(dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC).timestamp())  # tests/conftest.py
 DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z, documented in bpkit/archive.py
 SDE = 1700000000
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, capture_output=True, check=True, timeout=30)
 
 
 def checkout(root: Path, *, reverse: bool, seed: int, file_mode: int, dir_mode: int,

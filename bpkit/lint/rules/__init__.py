@@ -4,15 +4,15 @@ A rule module has `ID` (stable, kebab-case), `LEVEL` (its default), a
 docstring that is its user documentation (first line: the summary; then
 why it matters, and `Passing::`/`Failing::` examples that the tests run),
 and `check(blueprint, context)` or `check_tree(blueprints, context)`
-yielding Problems. Rules never print. Rules without a check function
+yielding Problems (the Protocols in base.py; mypy checks every module
+listed here against them). Rules never print. Rules without a check function
 (yaml-*, file-*) document problems the loader produces.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bpkit.lint.rules import (
     blueprint_chart_path,
@@ -46,9 +46,34 @@ from bpkit.lint.rules import (
     yaml_limits,
     yaml_syntax,
 )
-from bpkit.lint.rules.base import RuleInfo
+from bpkit.lint.rules.base import BlueprintRule, Rule, RuleInfo, TreeRule
+from bpkit.problem import Problem
 
-MODULES: tuple[ModuleType, ...] = (
+if TYPE_CHECKING:
+    from bpkit.lint.context import Context
+    from bpkit.source.model import Blueprint
+
+BlueprintCheck = Callable[["Blueprint", "Context"], Iterator[Problem]]
+TreeCheck = Callable[[Sequence["Blueprint"], "Context"], Iterator[Problem]]
+
+_blueprint_checks: list[tuple[str, BlueprintCheck]] = []
+_tree_checks: list[tuple[str, TreeCheck]] = []
+
+
+def _each(rule: BlueprintRule) -> Rule:
+    """Register a per-blueprint rule (mypy checks the module against BlueprintRule)."""
+    _blueprint_checks.append((rule.ID, rule.check))
+    return rule
+
+
+def _tree(rule: TreeRule) -> Rule:
+    """Register a whole-tree rule (mypy checks the module against TreeRule)."""
+    _tree_checks.append((rule.ID, rule.check_tree))
+    return rule
+
+
+# Plain entries only document what the loader reports (yaml-*, file-*).
+MODULES: tuple[Rule, ...] = (
     yaml_syntax,
     yaml_encoding,
     yaml_duplicate_key,
@@ -56,29 +81,29 @@ MODULES: tuple[ModuleType, ...] = (
     yaml_ambiguous_scalar,
     file_missing,
     file_unreadable,
-    chart_schema,
-    chart_api_version,
-    chart_name,
-    chart_version,
-    chart_type,
-    chart_dependencies,
-    chart_vendored,
-    chart_files,
-    upstream_block,
-    upstream_chart,
-    upstream_version,
-    upstream_repo,
-    upstream_opt_out,
-    overlay_subchart_key,
-    blueprint_schema,
-    blueprint_unknown_key,
-    blueprint_name,
-    blueprint_version,
-    blueprint_chart_path,
-    depends_target,
-    depends_version,
-    depends_cycle,
-    version_bump,
+    _each(chart_schema),
+    _each(chart_api_version),
+    _each(chart_name),
+    _each(chart_version),
+    _each(chart_type),
+    _each(chart_dependencies),
+    _each(chart_vendored),
+    _each(chart_files),
+    _each(upstream_block),
+    _each(upstream_chart),
+    _each(upstream_version),
+    _each(upstream_repo),
+    _each(upstream_opt_out),
+    _each(overlay_subchart_key),
+    _each(blueprint_schema),
+    _each(blueprint_unknown_key),
+    _each(blueprint_name),
+    _each(blueprint_version),
+    _each(blueprint_chart_path),
+    _each(depends_target),
+    _each(depends_version),
+    _tree(depends_cycle),
+    _each(version_bump),
 )
 
 RULES: dict[str, RuleInfo] = {
@@ -86,12 +111,5 @@ RULES: dict[str, RuleInfo] = {
 }
 assert len(RULES) == len(MODULES), "duplicate rule id"
 
-BlueprintCheck = Callable[[Any, Any], Iterator[Any]]
-TreeCheck = Callable[[Sequence[Any], Any], Iterator[Any]]
-
-BLUEPRINT_CHECKS: tuple[tuple[str, BlueprintCheck], ...] = tuple(
-    (m.ID, m.check) for m in MODULES if hasattr(m, "check")
-)
-TREE_CHECKS: tuple[tuple[str, TreeCheck], ...] = tuple(
-    (m.ID, m.check_tree) for m in MODULES if hasattr(m, "check_tree")
-)
+BLUEPRINT_CHECKS: tuple[tuple[str, BlueprintCheck], ...] = tuple(_blueprint_checks)
+TREE_CHECKS: tuple[tuple[str, TreeCheck], ...] = tuple(_tree_checks)

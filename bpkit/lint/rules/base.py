@@ -1,10 +1,44 @@
-"""What every rule module provides, and the facts the engine hands rules."""
+"""What every rule module provides, typed, and what formatters know of a rule.
+
+A rule is a module, not a class (one file per rule, its docstring the
+user documentation), so its interface is a Protocol that modules satisfy
+structurally, as pre-commit types its language modules: mypy checks each
+module listed in the rules package against it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from bpkit.problem import Level
+from bpkit.problem import Level, Problem
+
+if TYPE_CHECKING:
+    from bpkit.lint.context import Context
+    from bpkit.source.model import Blueprint
+
+
+class Rule(Protocol):
+    """Every rule module: a stable kebab-case `ID` and its default `LEVEL`.
+
+    Rules without a check (yaml-*, file-*) document problems the loader finds.
+    """
+
+    ID: str
+    LEVEL: Level
+
+
+class BlueprintRule(Rule, Protocol):
+    """A rule that looks at one blueprint at a time."""
+
+    def check(self, bp: Blueprint, ctx: Context, /) -> Iterator[Problem]: ...
+
+
+class TreeRule(Rule, Protocol):
+    """A rule that needs every linted blueprint at once (e.g. dependency cycles)."""
+
+    def check_tree(self, linted: Sequence[Blueprint], ctx: Context, /) -> Iterator[Problem]: ...
 
 
 @dataclass(frozen=True)

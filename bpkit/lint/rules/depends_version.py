@@ -1,9 +1,13 @@
 """Each dependency's `version` is a valid range that the target's current version satisfies.
 
 Ranges use Helm's syntax: `^1.0`, `~1.2.3`, `>=1.0.0 <2.0.0`, `1.x`, `*`,
-alternatives with `||`. A range that the depended-on blueprint's current
-version does not satisfy means the two cannot be installed together from
-this commit. `spec.upgrades.from` entries must be valid ranges too.
+alternatives with `||`, read exactly as Helm reads them (Masterminds
+semver v3). A pre-release version such as 2.0.0-rc.1 satisfies only a
+range that names a pre-release itself (`>=2.0.0-0`, `^2.0.0-rc.0`): then
+any pre-release the range covers does. A range that the depended-on
+blueprint's current version does not satisfy means the two cannot be
+installed together from this commit. `spec.upgrades.from` entries must be
+valid ranges too.
 
 Passing::
 

@@ -1,9 +1,12 @@
 """YAML files stay within the limits Helm and the installer can handle.
 
 A chart file over 5 MiB (Helm's per-file limit) is not read at all; a
-document whose anchors and aliases expand past a million nodes (a "billion
-laughs" alias bomb) or refer to themselves is not loaded. Both would make
-Helm, the installer or bpkit itself run out of memory or time.
+document whose aliases add more than a million nodes when expanded (a
+"billion laughs" alias bomb; a large document without aliases is fine) or
+refer to themselves is not loaded, nor one whose collections nest more than
+200 levels deep (checked before parsing: such nesting crashes the C YAML
+parser). Each would make Helm, the installer or bpkit itself run out of
+memory or time.
 
 Passing::
 

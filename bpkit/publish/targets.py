@@ -1,0 +1,158 @@
+"""The two kinds of destination behind one interface: a registry, or an OCI layout.
+
+The pipeline sees only PublishTarget. RegistryPublisher wraps
+`bpkit.net.registry.RegistryTarget` (HTTP, retries, one more attempt when a
+concurrent publisher trips the registry's storage); LayoutPublisher wraps
+`bpkit.oci.layout.LayoutTarget` (a folder, locked while written) and reads
+the manifest back as a registry push does. Both answer in the same words
+(`Published`), so outcomes read the same whichever destination was used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from bpkit.errors import (
+    AuthError,
+    ImmutableReleaseError,
+    Interrupted,
+    ReadBackError,
+    RegistryError,
+    UsageError,
+)
+from bpkit.oci.artifact import Artifact, sha256_digest
+
+if TYPE_CHECKING:
+    from bpkit.net.registry import PushResult, RegistryTarget
+    from bpkit.oci.layout import LayoutTarget
+
+SETTLE_PAUSE = 0.25  # seconds before a push that failed is tried once more
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a push did to the tag."""
+
+    status: Literal["published", "unchanged", "overwritten"]
+    previous_digest: str | None  # what the tag held before; None: nothing
+
+
+class PublishTarget(Protocol):
+    """A destination as the publish pipeline uses it (one instance per thread)."""
+
+    def existing_digest(self, artifact: Artifact) -> str | None:
+        """The digest the artifact's name:tag holds now, or None."""
+        ...
+
+    def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
+        """Write the artifact's exact bytes unless the tag holds them; verify by reading back.
+
+        Raises ImmutableReleaseError when the tag holds other content and
+        `force` is False; BpkitError subclasses for everything else.
+        """
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class RegistryPublisher:
+    """PublishTarget for a registry namespace."""
+
+    def __init__(self, target: RegistryTarget) -> None:
+        self.target = target
+
+    @property
+    def notes(self) -> list[str]:
+        """One-line notes of the target (malformed headers it treated as absent)."""
+        return self.target.notes
+
+    def abort(self) -> None:
+        """Stop the request in flight now (called from another thread on Ctrl-C)."""
+        self.target.abort()
+
+    def existing_digest(self, artifact: Artifact) -> str | None:
+        return self.target.existing_digest(artifact)
+
+    def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
+        result = push_settled(self.target, artifact, force=force)
+        if result.status != "unchanged":
+            # The push read the manifest back and matched its digest, so its
+            # bytes are ours; the blobs are read back here (2 more requests).
+            verify_served(self.target.ref.reference(artifact), artifact, artifact.manifest,
+                          lambda d, size: self.target.get_blob(artifact.name, d, limit=size))
+        return Published(result.status, result.previous_digest)
+
+    def close(self) -> None:
+        self.target.close()
+
+
+class LayoutPublisher:
+    """PublishTarget for a local OCI image layout folder."""
+
+    def __init__(self, target: LayoutTarget) -> None:
+        self.target = target
+
+    def existing_digest(self, artifact: Artifact) -> str | None:
+        return self.target.existing_digest(artifact)
+
+    def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
+        previous = self.target.existing_digest(artifact) if force else None
+        written = self.target.push(artifact, force=force)
+        served = sha256_digest(self.target.read_manifest(artifact.name, artifact.tag))
+        if served != artifact.digest:
+            raise ImmutableReleaseError(f"{self.target.root}: {artifact.name}:{artifact.tag} "
+                                        f"holds {served} after writing {artifact.digest}")
+        if not written:
+            return Published("unchanged", artifact.digest)
+        verify_served(f"{self.target.root}:{artifact.name}:{artifact.tag}", artifact,
+                      self.target.read_manifest(artifact.name, artifact.tag),
+                      lambda d, size: self.target.read_blob(d))
+        return Published("published" if previous is None else "overwritten", previous)
+
+    def close(self) -> None:
+        """Nothing to release: the layout lock is held only while writing."""
+
+
+def verify_served(reference: str, artifact: Artifact, manifest: bytes,
+                  read_blob: Callable[[str, int], bytes]) -> None:
+    """verify's checks on what the destination serves now, not on what we sent."""
+    from bpkit.verify.check import verify_manifest
+
+    report = verify_manifest(reference, manifest, read_blob, expected_digest=artifact.digest)
+    if not report.ok:
+        raise RegistryError(f"{reference} was pushed but what it serves is not sound: "
+                            f"{report.findings[0].message}")
+
+
+def push_settled(target: RegistryTarget, artifact: Artifact, *, force: bool) -> PushResult:
+    """Push; after a failure, one more attempt within what is left of the retry budget.
+
+    Two publishers of one release at once trip over docker-registry's
+    filesystem storage, which rewrites link files in place (truncate, then
+    write): a reader can meet an empty link and answer 500 (reading the tag)
+    or "blob unknown" (a manifest PUT), though nothing is wrong a moment
+    later. A fresh attempt settles it: its first request finds the tag
+    holding our digest, or the push goes through with the blobs already
+    there. Credentials and refusals are never retried; a budget spent on
+    retries leaves no time for another attempt.
+    """
+    budget = float(target.retry_budget)
+    start = time.monotonic()
+    try:
+        return target.push(artifact, force=force)
+    except (AuthError, ImmutableReleaseError, UsageError, ReadBackError, Interrupted):
+        raise  # a lost race or a lying registry is not settled by trying again
+    except RegistryError:
+        left = budget - (time.monotonic() - start) - SETTLE_PAUSE
+        if left <= 0:
+            raise
+    target.pause(SETTLE_PAUSE)  # wakes up at once on Ctrl-C
+    target.retry_budget = left
+    try:
+        return target.push(artifact, force=force)
+    finally:
+        target.retry_budget = budget

@@ -1,0 +1,1 @@
+"""`bpkit new`: a new blueprint folder that lints clean at once."""

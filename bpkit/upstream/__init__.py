@@ -1,0 +1,1 @@
+"""Upstream charts: resolve, verify, cache and lock what a wrapper installs."""

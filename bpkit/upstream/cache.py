@@ -1,0 +1,95 @@
+"""The content-addressed cache of upstream chart archives.
+
+Archives are stored by the sha256 of their bytes, so a cached file is its
+own proof: `get` re-hashes what it reads and treats a file that no longer
+matches (a truncated copy, a disk error, tampering) as absent. Writes go to
+a temporary file in the same folder and are renamed into place, so parallel
+runs sharing one cache (CI jobs, `xargs -P`) never see half a file, and two
+writers of the same digest write the same bytes. No network code here:
+`bpkit lint` reads this cache offline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from bpkit.limits import HELM_MAX_CHART_BYTES
+
+__all__ = ["ChartCache", "cache_root"]
+
+_DIGEST_RE = re.compile(r"sha256:([0-9a-f]{64})")
+
+
+def cache_root(env: Mapping[str, str] = os.environ) -> Path:
+    """$BPKIT_CACHE_DIR, else $XDG_CACHE_HOME/bpkit, else ~/.cache/bpkit."""
+    if env.get("BPKIT_CACHE_DIR"):
+        return Path(env["BPKIT_CACHE_DIR"])
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "bpkit"
+    home = env.get("HOME")
+    return (Path(home) if home else Path.home()) / ".cache" / "bpkit"
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` at `path` through a temporary file and a rename (same folder)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class ChartCache:
+    """Chart archives under `root/charts/sha256/<hex>.tgz`."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root if root is not None else cache_root()
+
+    def path_for(self, digest: str) -> Path:
+        match = _DIGEST_RE.fullmatch(digest)
+        if match is None:
+            raise ValueError(f"not a sha256 digest: {digest!r}")
+        return self.root / "charts" / "sha256" / f"{match.group(1)}.tgz"
+
+    def get(self, digest: str) -> bytes | None:
+        """The archive's bytes, or None when absent, unreadable, too big or not matching."""
+        try:
+            path = self.path_for(digest)
+        except ValueError:
+            return None
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(HELM_MAX_CHART_BYTES + 1)
+        except OSError:
+            return None
+        if len(data) > HELM_MAX_CHART_BYTES or digest_of(data) != digest:
+            return None
+        return data
+
+    def put(self, data: bytes) -> str:
+        """Store `data`; returns its digest. Already present: nothing is rewritten."""
+        digest = digest_of(data)
+        path = self.path_for(digest)
+        if self.get(digest) is None:
+            atomic_write(path, data)
+        return digest
+
+    def index_dir(self) -> Path:
+        """Where cached Helm repository indexes (and their ETag/Last-Modified) live."""
+        return self.root / "index"

@@ -1,0 +1,1 @@
+"""`bpkit verify`: is a published chart sound, and does it install what it names?"""
