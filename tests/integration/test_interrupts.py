@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.clirun import REPO
-from tests.integration.test_publish_cli import make_repo
+from tests.helpers.cli import REPO
+from tests.helpers.git import platform_repo as make_repo
 
 pytestmark = pytest.mark.integration
 
