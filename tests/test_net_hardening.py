@@ -572,3 +572,44 @@ def test_redirect_loops_and_downgrades_are_refused() -> None:
         302, Location="http://evil.example/m") if m == "GET" else None)
     with pytest.raises(RegistryError, match="refusing a redirect from HTTPS to plain HTTP"):
         target(session).push(artifact())
+
+
+def test_helm_repository_index_with_trickled_headers_ends_at_the_deadline(tmp_path: Any) -> None:
+    from bpkit.errors import UpstreamError
+    from bpkit.net.helmrepo import HelmRepoClient
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000
+            for i in range(len(head)):
+                if stop.wait(0.1):
+                    break
+                try:
+                    conn.send(head[i : i + 1])
+                except OSError:
+                    break
+            conn.close()
+
+    threading.Thread(target=trickle, daemon=True).start()
+    client = HelmRepoClient(cache_dir=tmp_path, env={}, deadline=1.0, read_timeout=1.0,
+                            retry_budget=0)
+    start = time.monotonic()
+    try:
+        with pytest.raises(UpstreamError, match="not complete within 1 s"):
+            client.index(f"http://127.0.0.1:{port}/charts")
+        assert time.monotonic() - start < 4
+    finally:
+        stop.set()
+        server.close()
+        client.close()
