@@ -73,3 +73,16 @@ class ImmutableReleaseError(BpkitError):
 
 class GitError(BpkitError):
     """The git history cannot answer the question (shallow clone, bad ref)."""
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
+class Interrupted(BpkitError):
+    """The user pressed Ctrl-C (or the run was cancelled): stop, leave nothing half-done."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+class ReadBackError(RegistryError):
+    """The tag does not serve the bytes just pushed (a concurrent publisher, a lying registry)."""

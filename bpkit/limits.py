@@ -40,6 +40,10 @@ TAR_MAX_SPECIAL_RECORD = 1024 * 1024
 #: headers; a gzip bomb stops here.
 TAR_MAX_STREAM = HELM_MAX_CHART_BYTES + 16 * 1024 * 1024
 
+#: A docker-format credentials file (config.json, Helm's registry config,
+#: containers auth.json): a few entries each; 1 MiB is thousands of registries.
+CREDENTIAL_FILE_MAX_BYTES = 1024 * 1024
+
 #: Seconds a credential helper (docker-credential-*) may take to answer.
 CREDENTIAL_HELPER_SECONDS = 15.0
 
@@ -47,7 +51,10 @@ CREDENTIAL_HELPER_SECONDS = 15.0
 #: retrying (429, 502, 503, 504, dropped connections).
 DEFAULT_RETRY_BUDGET = 30.0
 
-#: Seconds to wait for a TCP/TLS connection, and for each answer.
+#: Seconds to wait for a TCP/TLS connection, and for an answer. They also
+#: make the *total* deadline of one request (CONNECT_TIMEOUT + READ_TIMEOUT,
+#: plus MIN_UPLOAD_RATE time for its body): a server that trickles its
+#: headers or body a byte at a time is cut off there, not kept alive.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 
@@ -83,3 +90,49 @@ MAX_REDIRECTS = 5
 
 #: A blob read back from a registry: a chart archive never holds more than Helm loads.
 OCI_MAX_BLOB_BYTES = HELM_MAX_CHART_BYTES
+
+# --- registry answers (bpkit.net) -------------------------------------------
+
+#: A manifest read from a registry. distribution refuses to store a larger one
+#: (`maxManifestBodySize = 4 << 20` in registry/handlers/manifests.go), and
+#: oras-go reads at most this much (`defaultMaxMetadataBytes`).
+MANIFEST_MAX_BYTES = OCI_MAX_MANIFEST_BYTES
+
+#: A token service's answer. The distribution token spec's tokens are a few
+#: KiB and an answer may hold two (`token`, `access_token`); oras-go
+#: reads at most 128 KiB (`maxResponseBytes` in its registry/remote/auth).
+TOKEN_RESPONSE_MAX_BYTES = 128 * 1024
+
+#: The part of an error answer (or any answer bpkit does not use) that is
+#: read; the rest is dropped with the connection. An OCI error body is about
+#: 200 bytes; oras-go's `maxErrorBytes` is the same 8 KiB.
+ERROR_BODY_MAX_BYTES = 8 * 1024
+
+#: Slowest transfer rate allowed for a blob before its request is given up
+#: (bytes per second): each request may take CONNECT_TIMEOUT + READ_TIMEOUT
+#: plus its body's size (or, reading a blob, its cap) at this rate, in total,
+#: however the server trickles.
+MIN_UPLOAD_RATE = 64 * 1024
+
+#: `Retry-After` in seconds with more digits than this (over 300 years) is
+#: treated as malformed and ignored, with a note.
+RETRY_AFTER_MAX_DIGITS = 10
+
+#: Pause before reading a pushed tag back, as a multiple of how long the
+#: last tag check and the manifest upload took, within these bounds
+#: (seconds). Registries have no compare-and-swap for tags; of two
+#: publishers whose check-then-upload windows overlap, the pause makes one
+#: of them see the other's digest (see bpkit.net.registry).
+READBACK_PAUSE_FACTOR = 3.0
+READBACK_PAUSE_MIN = 0.02
+READBACK_PAUSE_MAX = 2.0
+
+# --- local input (bpkit.cli) ------------------------------------------------
+
+#: A password or token read with `--password-stdin`. Registry tokens (JWTs,
+#: GitHub tokens) are far shorter; more means the wrong thing was piped in.
+PASSWORD_STDIN_MAX_BYTES = 64 * 1024
+
+#: After Ctrl-C, seconds to let worker threads finish cleanly before the
+#: process exits anyway (the charter allows 2 s from Ctrl-C to exit 130).
+INTERRUPT_GRACE_SECONDS = 1.0

@@ -68,8 +68,11 @@ class FakeTarget:
     registry: FakeRegistry
 
     def __init__(self, ref: Any, *, credentials: Any = None, plain_http: bool | None = None,
-                 ca_file: str | None = None, retry_budget: float = 30.0) -> None:
+                 ca_file: str | None = None, retry_budget: float = 30.0,
+                 cancel: threading.Event | None = None) -> None:
         self.ref = ref
+        self.cancel = cancel or threading.Event()
+        self.notes: list[str] = []
         self.kwargs = {"credentials": credentials, "plain_http": plain_http,
                        "ca_file": ca_file, "retry_budget": retry_budget}
         self.retry_budget = retry_budget
@@ -92,6 +95,12 @@ class FakeTarget:
         error = self.registry.fail.get(artifact.name)
         if error is not None and calls <= self.registry.fail_times.get(artifact.name, calls):
             raise error
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def abort(self) -> None:
+        self.cancel.set()
 
     def existing_digest(self, artifact: Artifact) -> str | None:
         self._enter(artifact)

@@ -24,6 +24,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
+from bpkit.limits import READBACK_PAUSE_MIN
 from bpkit.net.credentials import Credentials
 from bpkit.net.http import backoff_delay, oci_error_message, parse_retry_after
 from bpkit.net.registry import RegistryTarget
@@ -198,6 +199,13 @@ class FakeResponse:
     def text(self) -> str:
         return self.content.decode()
 
+    def iter_content(self, chunk_size: int = 1) -> Any:
+        for i in range(0, len(self.content), chunk_size):
+            yield self.content[i : i + chunk_size]
+
+    def close(self) -> None:
+        pass
+
     def json(self) -> Any:
         return json.loads(self.content)
 
@@ -303,27 +311,28 @@ def status(code: int, **headers: str) -> FakeResponse:
 # --------------------------------------------------------------------------- push flow
 
 
-def test_new_artifact_takes_seven_requests_and_republish_one() -> None:
+def test_new_artifact_takes_eight_requests_and_republish_two() -> None:
     session = FakeSession()
     seen: list[tuple[str, str, int | None]] = []
     art = artifact()
     result = target(session, on_request=lambda *a: seen.append(a)).push(art)
-    assert session.methods() == ["HEAD", "POST", "PUT", "POST", "PUT", "PUT", "GET"]
-    assert (result.status, result.requests, result.uploaded_blobs) == ("published", 7, 2)
+    assert session.methods() == ["HEAD", "POST", "PUT", "POST", "PUT", "HEAD", "PUT", "GET"]
+    assert (result.status, result.requests, result.uploaded_blobs) == ("published", 8, 2)
     assert session.manifests["1.0.0"] == art.manifest
     head = session.calls[0]
     assert head[1] == "https://reg.example/v2/ns/bp-x/manifests/1.0.0"
     assert head[2]["Accept"].startswith(MANIFEST_MEDIA_TYPE + ", ")
     assert "application/vnd.oci.image.index.v1+json" in head[2]["Accept"]
-    assert session.calls[5][2]["Content-Type"] == MANIFEST_MEDIA_TYPE
-    assert session.sent_bodies[5] == art.manifest  # exact bytes, not re-serialised
+    assert session.calls[6][2]["Content-Type"] == MANIFEST_MEDIA_TYPE
+    assert session.sent_bodies[6] == art.manifest  # exact bytes, not re-serialised
     assert "mount=" + sha(art.config) in session.calls[1][1]
     assert "from=ns/bp-x" in session.calls[1][1]
-    assert [s for _, _, s in seen] == [404, 202, 201, 202, 201, 201, 200]
+    assert [s for _, _, s in seen] == [404, 202, 201, 202, 201, 404, 201, 200]
 
     session.calls.clear()
     again = target(session).push(art)
-    assert (again.status, again.requests, session.methods()) == ("unchanged", 1, ["HEAD"])
+    # The HEAD's digest is only a claim: the GET's bytes prove "unchanged".
+    assert (again.status, again.requests, session.methods()) == ("unchanged", 2, ["HEAD", "GET"])
 
 
 def test_blobs_the_repository_has_are_mounted_not_sent() -> None:
@@ -331,7 +340,7 @@ def test_blobs_the_repository_has_are_mounted_not_sent() -> None:
     art = artifact()
     session.blobs |= {sha(art.config), sha(art.layer)}
     result = target(session).push(art)
-    assert session.methods() == ["HEAD", "POST", "POST", "PUT", "GET"]
+    assert session.methods() == ["HEAD", "POST", "POST", "HEAD", "PUT", "GET"]
     assert result.uploaded_blobs == 0
 
 
@@ -367,7 +376,7 @@ def test_dry_run_messages() -> None:
     other = artifact(b"other")
     assert target(session).dry_run(other).startswith("would refuse reg.example/ns/bp-x:1.0.0")
     assert "would overwrite" in target(session).dry_run(other, force=True)
-    assert set(session.methods()) == {"HEAD"}
+    assert set(session.methods()) == {"HEAD", "GET"}
 
 
 def test_read_back_mismatch_is_an_error() -> None:
@@ -413,8 +422,9 @@ def test_503_twice_then_success_with_growing_jittered_sleeps() -> None:
     session.faults += [("HEAD", "/manifests/", status(503)), ("HEAD", "/manifests/", status(503))]
     result = target(session, clock).push(artifact())
     assert result.status == "published"
-    assert len(clock.sleeps) == 2
+    assert len(clock.sleeps) == 3  # two retries, then the pause before the read-back
     assert 0.25 <= clock.sleeps[0] <= 0.5 and 0.5 <= clock.sleeps[1] <= 1.0
+    assert clock.sleeps[2] == READBACK_PAUSE_MIN
 
 
 @pytest.mark.parametrize("code", [429, 502, 503, 504])
@@ -461,10 +471,10 @@ def test_dropped_connections_and_timeouts_are_retried_and_a_blob_restarts() -> N
     ]
     result = target(session, clock).push(artifact())
     assert result.status == "published"
-    assert len(clock.sleeps) == 3
-    # HEAD x2, POST PUT (reset) POST PUT for the config, POST PUT layer, PUT, GET x2
+    assert len(clock.sleeps) == 4  # three retries and the read-back pause
+    # HEAD x2, POST PUT (reset) POST PUT for the config, POST PUT layer, HEAD, PUT, GET x2
     assert session.methods() == [
-        "HEAD", "HEAD", "POST", "PUT", "POST", "PUT", "POST", "PUT", "PUT", "GET", "GET",
+        "HEAD", "HEAD", "POST", "PUT", "POST", "PUT", "POST", "PUT", "HEAD", "PUT", "GET", "GET",
     ]  # fmt: skip
 
 
@@ -578,8 +588,8 @@ def test_bearer_token_flow_asks_for_push_scope_once() -> None:
     call = token_calls[0]
     assert call["query"] == {"service": ["reg"], "scope": ["repository:ns/bp-x:pull,push"]}
     assert call["headers"]["Authorization"] == basic("bob", "pw")
-    # HEAD (basic, 401) + token + HEAD again + the 6 other requests
-    assert result.requests == 9
+    # HEAD (basic, 401) + token + HEAD again + the 7 other requests
+    assert result.requests == 10
     assert all("tok-123" not in path for _, path, _ in seen)
 
 
@@ -659,7 +669,7 @@ def test_no_credentials_message_and_identity_token_on_basic_registry() -> None:
 def test_secrets_never_reach_messages() -> None:
     session = FakeSession()
     body = b'{"errors":[{"code":"DENIED","message":"bad password hunter2 for bob"}]}'
-    session.faults.append(("HEAD", "/manifests/", FakeResponse(418, content=body)))
+    session.faults.append(("PUT", "/manifests/", FakeResponse(418, content=body)))
     with pytest.raises(RegistryError) as err:
         target(session, credentials=Credentials("bob", "hunter2")).push(artifact())
     assert "hunter2" not in str(err.value)

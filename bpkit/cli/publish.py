@@ -75,6 +75,8 @@ def publish(blueprints: tuple[str, ...], all_: bool, release_tag: str | None,
             click.echo(report.progress_line(outcome), err=True)
 
     run = run_publish(settings_here(), options, on_lint=print_problems, on_done=progress)
+    for line in report.note_lines(run.outcomes):
+        click.echo(line, err=True)
     where = run.destination.describe()
     if fmt == "json":
         click.echo(report.document(run.outcomes, where))

@@ -29,6 +29,7 @@ import binascii
 import json
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from bpkit.errors import UsageError
-from bpkit.limits import CREDENTIAL_HELPER_SECONDS
+from bpkit.limits import CREDENTIAL_FILE_MAX_BYTES, CREDENTIAL_HELPER_SECONDS
+from bpkit.net.http import loads_json
+from bpkit.text import decoded, outside, show_path
 
 #: How long a docker credential helper may take (some talk to a keychain daemon).
 HELPER_TIMEOUT = CREDENTIAL_HELPER_SECONDS
@@ -81,17 +84,17 @@ def resolve(
             raise UsageError("--username and a password (--password-stdin) must be given together")
         return Credentials(username, password, source="command line")
 
-    env_user = env.get("BPKIT_REGISTRY_USERNAME")
-    env_pass = env.get("BPKIT_REGISTRY_PASSWORD")
+    env_user = _env(env, "BPKIT_REGISTRY_USERNAME")
+    env_pass = _env(env, "BPKIT_REGISTRY_PASSWORD")
     if env_user or env_pass:
         if not env_user or not env_pass:
             missing = "BPKIT_REGISTRY_PASSWORD" if env_user else "BPKIT_REGISTRY_USERNAME"
             raise UsageError(f"{missing} is not set, but its partner variable is")
         return Credentials(env_user, env_pass, source="BPKIT_REGISTRY_* variables")
 
-    token = env.get("GITHUB_TOKEN")
+    token = _env(env, "GITHUB_TOKEN")
     if host == "ghcr.io" and env.get("GITHUB_ACTIONS") == "true" and token:
-        actor = env.get("GITHUB_ACTOR") or "github-actions"
+        actor = _env(env, "GITHUB_ACTOR") or "github-actions"
         return Credentials(actor, token, source="GITHUB_TOKEN")
 
     if docker_config_path:
@@ -101,6 +104,12 @@ def resolve(
         if found is not None:
             return found
     return None
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    """An environment value that will be sent on: bytes that are not UTF-8 are an error."""
+    value = env.get(name)
+    return None if value is None else decoded(value, f"environment variable {name}")
 
 
 def _config_files(env: Mapping[str, str]) -> list[tuple[str, Path]]:
@@ -129,19 +138,53 @@ def _docker_config_file(env: Mapping[str, str]) -> Path:
     return (Path(home) if home else Path.home()) / ".docker" / "config.json"
 
 
-def _from_docker_config(host: str, path: Path, env: Mapping[str, str], *,
-                        what: str = "docker config") -> Credentials | None:
-    """Credentials from one docker-format file; `what` names it in messages and `source`."""
+def _read_config(path: Path, what: str) -> str | None:
+    """A credentials file's text: regular file (symlinks followed), bounded, UTF-8; None: absent.
+
+    O_NONBLOCK keeps a FIFO planted at the path from hanging the open; the
+    size cap keeps `/dev/zero` or a huge file from filling memory.
+    """
+    shown = show_path(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {what} {shown}: {exc.strerror}") from None
     try:
-        config = json.loads(text) if text.strip() else {}
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UsageError(f"{what} {shown} is not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= CREDENTIAL_FILE_MAX_BYTES:
+            chunk = os.read(fd, 64 * 1024)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {shown}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > CREDENTIAL_FILE_MAX_BYTES:
+        raise UsageError(f"{what} {shown} is larger than {CREDENTIAL_FILE_MAX_BYTES // 1024} KiB")
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} {shown} is not valid UTF-8 (byte {exc.start + 1})") from None
+
+
+def _from_docker_config(host: str, path: Path, env: Mapping[str, str], *,
+                        what: str = "docker config") -> Credentials | None:
+    """Credentials from one docker-format file; `what` names it in messages and `source`."""
+    text = _read_config(path, what)
+    if text is None:
+        return None
+    try:
+        config = loads_json(text) if text.strip() else {}
     except ValueError as exc:
-        raise UsageError(f"{what} {path} is not valid JSON: {exc}") from None
+        raise UsageError(f"{what} {show_path(str(path))} is not valid JSON: "
+                         f"{outside(str(exc), limit=120)}") from None
     if not isinstance(config, dict):
         raise UsageError(f"{what} {path} is not a JSON object")
 

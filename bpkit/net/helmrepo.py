@@ -60,6 +60,7 @@ from bpkit.net.http import (
     parse_retry_after,
     requests_module,
     ssl_reason,
+    watching,
 )
 from bpkit.oci.reference import is_loopback_host
 from bpkit.text import one_line, printable, redact
@@ -417,6 +418,9 @@ class HelmRepoClient:
         """GET with manual redirects, a size cap and a deadline; (status, headers, body)."""
         requests = requests_module()
         started = self._clock()
+        # The total deadline also holds while a server trickles its headers, a
+        # byte a second: the socket is shut down when it passes (real time).
+        real_end = time.monotonic() + self.deadline
         for _hop in range(MAX_REDIRECTS + 1):
             parts = urlsplit(url)
             sent = dict(headers or {})
@@ -425,35 +429,39 @@ class HelmRepoClient:
                 sent["Authorization"] = auth
             self.request_count += 1
             status: int | None = None
-            try:
-                resp = self._session(parts.hostname or "").request(
-                    "GET", url, headers=sent, timeout=self.timeout, verify=self.verify,
-                    allow_redirects=False, stream=True)
-                status = resp.status_code
+            with watching(max(0.0, real_end - time.monotonic())) as fired:
                 try:
-                    if status in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
-                        nxt = urljoin(url, resp.headers["Location"])
-                        if urlsplit(nxt).scheme not in ("https", "http"):
-                            raise UpstreamError(f"{self._show(key)}: {what}: redirected to a "
-                                                "non-HTTP URL")
-                        if (parts.scheme == "https" and urlsplit(nxt).scheme == "http"
-                                and not is_loopback_host(urlsplit(nxt).hostname or "")):
-                            raise UpstreamError(f"{self._show(key)}: {what}: refusing a "
-                                                f"redirect from HTTPS to {self._show(nxt)}")
-                        url = nxt
-                        continue
-                    self._check_status(key, what, resp)
-                    if status == 304:
-                        return status, dict(resp.headers), b""
-                    body = self._read(key, what, resp, limit, started)
-                    return status, dict(resp.headers), body
+                    resp = self._session(parts.hostname or "").request(
+                        "GET", url, headers=sent, timeout=self.timeout, verify=self.verify,
+                        allow_redirects=False, stream=True)
+                    status = resp.status_code
+                    try:
+                        if status in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
+                            nxt = urljoin(url, resp.headers["Location"])
+                            if urlsplit(nxt).scheme not in ("https", "http"):
+                                raise UpstreamError(f"{self._show(key)}: {what}: redirected to a "
+                                                    "non-HTTP URL")
+                            if (parts.scheme == "https" and urlsplit(nxt).scheme == "http"
+                                    and not is_loopback_host(urlsplit(nxt).hostname or "")):
+                                raise UpstreamError(f"{self._show(key)}: {what}: refusing a "
+                                                    f"redirect from HTTPS to {self._show(nxt)}")
+                            url = nxt
+                            continue
+                        self._check_status(key, what, resp)
+                        if status == 304:
+                            return status, dict(resp.headers), b""
+                        body = self._read(key, what, resp, limit, started)
+                        return status, dict(resp.headers), body
+                    finally:
+                        resp.close()
+                except requests.exceptions.RequestException as exc:
+                    if fired.fired is not None:
+                        raise UpstreamError(f"{self._show(key)}: {what}: not complete within "
+                                            f"{self.deadline:g} s; giving up") from None
+                    raise self._classify(key, exc, url) from None
                 finally:
-                    resp.close()
-            except requests.exceptions.RequestException as exc:
-                raise self._classify(key, exc, url) from None
-            finally:
-                if self.on_request is not None:
-                    self.on_request("GET", redact(url, self._secrets), status)
+                    if self.on_request is not None:
+                        self.on_request("GET", redact(url, self._secrets), status)
         raise UpstreamError(f"{self._show(key)}: {what}: more than {MAX_REDIRECTS} redirects")
 
     def _check_status(self, key: str, what: str, resp: Any) -> None:
@@ -480,7 +488,8 @@ class HelmRepoClient:
     def _read(self, key: str, what: str, resp: Any, limit: int, started: float) -> bytes:
         shown = self._show(key)
         length = resp.headers.get("Content-Length")
-        if length is not None and length.strip().isdigit() and int(length) > limit:
+        if (length is not None and length.strip().isascii() and length.strip().isdigit()
+                and int(length) > limit):
             raise UpstreamError(f"{shown}: {what} is {int(length) / 1048576:.1f} MiB, over the "
                                 f"{limit / 1048576:g} MiB bpkit accepts; not read")
         chunks: list[bytes] = []

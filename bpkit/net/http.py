@@ -9,20 +9,40 @@ The policy: 429, 502, 503 and 504 and dropped connections are worth another
 try, with capped exponential backoff and jitter that honours `Retry-After`,
 until the caller's budget is spent; a refused connection, a name that does
 not resolve and TLS errors fail at once.
+
+Everything a server sends is bounded: each request has a total deadline
+(enforced by shutting its socket down, so a server trickling a byte a
+second cannot outlive it), bodies are streamed and read within a cap from
+`bpkit.limits`, header values are parsed defensively (malformed means
+absent, with a note), and values bpkit sends on (tokens) must be plain
+visible ASCII.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import json
 import random
+import re
+import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bpkit.errors import UsageError
-from bpkit.limits import CONNECT_TIMEOUT, DEFAULT_RETRY_BUDGET, READ_TIMEOUT
+from bpkit.limits import (
+    CONNECT_TIMEOUT,
+    DEFAULT_RETRY_BUDGET,
+    READ_TIMEOUT,
+    RETRY_AFTER_MAX_DIGITS,
+)
+from bpkit.text import outside
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -30,15 +50,23 @@ __all__ = [
     "READ_TIMEOUT",
     "RETRY_STATUSES",
     "USER_AGENT",
+    "Answer",
+    "BodyTooLarge",
     "Transient",
+    "Watch",
     "backoff_delay",
     "ca_path",
     "exception_chain",
+    "header_value_ok",
+    "loads_json",
     "new_session",
     "oci_error_message",
     "parse_retry_after",
+    "read_body",
+    "read_retry_after",
     "requests_module",
     "ssl_reason",
+    "watching",
 ]
 
 #: Statuses worth another try: rate limiting and gateway/availability errors.
@@ -46,6 +74,7 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 USER_AGENT = "bpkit"
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
+_CHUNK = 64 * 1024
 
 
 def requests_module() -> Any:
@@ -54,53 +83,278 @@ def requests_module() -> Any:
 
 
 def new_session(*, loopback: bool) -> Any:
-    """A requests session with bpkit's User-Agent; loopback traffic never uses a proxy."""
+    """A requests session with bpkit's User-Agent and watched sockets (see `watching`).
+
+    Loopback traffic never uses a proxy.
+    """
     session = requests_module().Session()
     session.headers["User-Agent"] = USER_AGENT
+    adapter = _adapter_class()()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     if loopback:
         session.trust_env = False
     return session
 
 
+# --------------------------------------------------------------------------- deadlines
+
+_current = threading.local()
+
+
+class Watch:
+    """The sockets of one request, shut down when its total deadline passes or on cancel.
+
+    A per-read socket timeout cannot stop a server that sends a byte every
+    second; shutting the socket down from a timer thread ends the blocked
+    read at once, whatever it was waiting for (headers, body, TLS).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self._closed = False
+        self.fired: str | None = None  # "deadline" or "cancel"
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if sock not in self._socks:
+                self._socks.append(sock)
+            if self.fired is not None:
+                _shutdown(sock)
+
+    def fire(self, why: str = "deadline") -> None:
+        with self._lock:
+            if self._closed or self.fired is not None:
+                return
+            self.fired = why
+            for sock in self._socks:
+                _shutdown(sock)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._socks.clear()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also for an SSLSocket: no TLS close
+    # alert (the reading thread owns the TLS state), just end the reads.
+    with contextlib.suppress(OSError, ValueError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _watch_current(sock: Any) -> None:
+    watch = getattr(_current, "watch", None)
+    if watch is not None and isinstance(sock, socket.socket):
+        watch.add(sock)
+
+
+@contextmanager
+def watching(seconds: float) -> Iterator[Watch]:
+    """Run one request (sent from this thread) with a total deadline `seconds` from now."""
+    watch = Watch()
+    timer = threading.Timer(max(0.0, seconds), watch.fire)
+    timer.daemon = True
+    previous = getattr(_current, "watch", None)
+    _current.watch = watch
+    timer.start()
+    try:
+        yield watch
+    finally:
+        timer.cancel()
+        watch.close()
+        _current.watch = previous
+
+
+@functools.cache
+def _adapter_class() -> type:
+    """An HTTPAdapter whose connections report their sockets to the current `Watch`."""
+    requests = requests_module()
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class _Watched:
+        sock: Any
+
+        def _new_conn(self) -> Any:
+            sock = super()._new_conn()  # type: ignore[misc]
+            _watch_current(sock)  # before TLS: a trickled handshake is cut off too
+            return sock
+
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            if self.sock is not None:  # a kept-alive connection
+                _watch_current(self.sock)
+            return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    class WatchedHTTPConnection(_Watched, HTTPConnection):
+        pass
+
+    class WatchedHTTPSConnection(_Watched, HTTPSConnection):
+        pass
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+    base: Any = requests.adapters.HTTPAdapter
+
+    class WatchedAdapter(base):  # type: ignore[misc]
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy: Any, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            manager.pool_classes_by_scheme = pools
+            return manager
+
+    return WatchedAdapter
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class BodyTooLarge(Exception):
+    """An answer bpkit needs whole is larger than its format allows."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{size} > {limit}")
+        self.size = size
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer, its body read within a cap (never `resp.content`: that is unbounded)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str = ""
+    reason: str = ""
+    method: str = ""
+    truncated: bool = False
+
+    def json(self) -> Any:
+        return loads_json(self.body)
+
+
+def _declared_length(resp: Any) -> int | None:
+    value = str(resp.headers.get("Content-Length") or "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
+    return None
+
+
+def read_body(resp: Any, limit: int, *, strict: bool) -> tuple[bytes, bool]:
+    """Read at most `limit` bytes of a streamed answer (decoded: a gzip bomb stops too).
+
+    strict: a longer body is an error (BodyTooLarge), found from
+    Content-Length before reading when the server says so. Otherwise the
+    body is cut at `limit` and the connection dropped; returns (body, cut).
+    """
+    declared = _declared_length(resp)
+    if strict and declared is not None and declared > limit:
+        resp.close()
+        raise BodyTooLarge(declared, limit)
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in resp.iter_content(chunk_size=_CHUNK):
+        if not chunk:
+            continue
+        total += len(chunk)
+        if total > limit:
+            resp.close()
+            if strict:
+                raise BodyTooLarge(total, limit)
+            chunks.append(chunk[: len(chunk) - (total - limit)])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+    resp.close()  # consumed: the connection goes back to the pool
+    return b"".join(chunks), False
+
+
+def loads_json(data: bytes | str) -> Any:
+    """json.loads that fails only with ValueError (deep nesting is a RecursionError otherwise)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except (TypeError, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from None
+
+
 def oci_error_message(body: bytes | str) -> str:
     """The registry's own words from an OCI error body (`errors[].code/message`), or ''."""
     try:
-        data = json.loads(body)
-    except (ValueError, TypeError):
+        data = loads_json(body)
+    except ValueError:
         return ""
     errors = data.get("errors") if isinstance(data, dict) else None
     if not isinstance(errors, list):
         return ""
     parts = []
-    for err in errors:
+    for err in errors[:10]:
         if not isinstance(err, dict):
             continue
         code, message = err.get("code"), err.get("message")
-        text = ": ".join(str(x) for x in (code, message) if x)
+        text = ": ".join(str(x) for x in (code, message) if isinstance(x, str | int) and x)
         if text:
             parts.append(text)
     return "; ".join(parts)
 
 
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP date), or None."""
+# --------------------------------------------------------------------------- header values
+
+_DELTA_SECONDS = re.compile(r"[0-9]+")
+# RFC 9110 field-value characters bpkit will send: visible ASCII only (no
+# space, no controls: NUL, CR and LF above all).
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def read_retry_after(value: str | None, *, now: float | None = None
+                     ) -> tuple[float | None, str | None]:
+    """Seconds a `Retry-After` asks for (delta-seconds or HTTP date), and a note if malformed.
+
+    Anything that is not one of the two RFC 9110 forms, or is absurdly far
+    off, is treated as absent; the note says so in one line.
+    """
     if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(int(value))
+        return None, None
+    text = value.strip()
+    if not text:
+        return None, None
+    shown = outside(text, limit=60)
+    if _DELTA_SECONDS.fullmatch(text):
+        if len(text.lstrip("0")) > RETRY_AFTER_MAX_DIGITS:
+            return None, f"ignored a Retry-After of {len(text)} digits"
+        return float(int(text)), None
     import email.utils
 
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:  # pragma: no cover - older Pythons returned None
-        return None
+        when = email.utils.parsedate_to_datetime(text)
+        stamp = float(when.timestamp())
+    except (TypeError, ValueError, IndexError, OverflowError, OSError, AttributeError):
+        return None, f"ignored a Retry-After that is neither seconds nor a date: '{shown}'"
     wall = time.time() if now is None else now
-    return max(0.0, float(when.timestamp()) - wall)
+    return max(0.0, stamp - wall), None
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header, or None (absent or malformed)."""
+    return read_retry_after(value, now=now)[0]
+
+
+def header_value_ok(value: str) -> bool:
+    """True if `value` may go into a header as is (no NUL, CR, LF, space or non-ASCII)."""
+    return _HEADER_TOKEN.fullmatch(value) is not None
 
 
 def backoff_delay(attempt: int, rng: random.Random, retry_after: float | None = None) -> float:

@@ -12,17 +12,37 @@ Requests for a new artifact (anonymous or basic auth):
   2 per blob (config, layer): POST upload?mount=DIGEST&from=REPO, which
     answers 201 when the repository already has the blob (nothing to send)
     or 202 with an upload session, then 1 PUT with the bytes
+  1 HEAD manifest by tag again, just before the manifest goes up
   1 PUT manifest (our exact bytes)
-  1 GET manifest by tag, hashed to check the registry serves our digest
-= 7 requests; 5 when both blobs are already there; an unchanged re-publish
-is the single HEAD.
+  1 GET manifest by tag, after a short pause, hashed: the tag must serve
+    the bytes we pushed
+= 8 requests; 6 when both blobs are already there. An unchanged re-publish
+is 2: the HEAD, and a GET whose body must hash to our digest before
+bpkit says "unchanged" (a header is the registry's claim; the hash is the
+proof, and a Helm manifest is under 2 KiB).
+
+Registries have no compare-and-swap for tags (distribution ignores
+If-Match on a manifest PUT), so two publishers of one version with
+different content could both see "not there yet", both push, and both read
+their own bytes back. bpkit narrows that race to nothing in practice: the
+second HEAD leaves only the time of one PUT between check and write, and
+the read-back waits READBACK_PAUSE_FACTOR times that long (within bounds,
+bpkit.limits) first. Of two publishers whose windows overlap, one then sees
+the other's digest: it refuses (before its PUT) or fails its read-back
+(after it), exit 1, both digests named; the one whose bytes the tag serves
+succeeds.
+
+Every answer is read within a cap and every request within a total
+deadline (bpkit.net.http); Ctrl-C (`abort()`) ends blocked requests at once.
 """
+
 
 from __future__ import annotations
 
 import base64
 import functools
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,8 +50,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
-from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
-from bpkit.limits import OCI_MAX_MANIFEST_BYTES
+from bpkit.errors import (
+    AuthError,
+    ImmutableReleaseError,
+    Interrupted,
+    ReadBackError,
+    RegistryError,
+    UsageError,
+)
+from bpkit.limits import (
+    ERROR_BODY_MAX_BYTES,
+    MANIFEST_MAX_BYTES,
+    MAX_REDIRECTS,
+    MIN_UPLOAD_RATE,
+    OCI_MAX_MANIFEST_BYTES,
+    READBACK_PAUSE_FACTOR,
+    READBACK_PAUSE_MAX,
+    READBACK_PAUSE_MIN,
+    TOKEN_RESPONSE_MAX_BYTES,
+)
 from bpkit.net.auth import Challenge, parse_challenge
 from bpkit.net.http import (
     CONNECT_TIMEOUT,
@@ -39,19 +76,24 @@ from bpkit.net.http import (
     READ_TIMEOUT,
     RETRY_STATUSES,
     USER_AGENT,
+    Answer,
+    BodyTooLarge,
     Transient,
     backoff_delay,
     ca_path,
     exception_chain,
+    header_value_ok,
     new_session,
     oci_error_message,
-    parse_retry_after,
+    read_body,
+    read_retry_after,
     requests_module,
     ssl_reason,
+    watching,
 )
 from bpkit.oci.artifact import MANIFEST_MEDIA_TYPE, Artifact, same_release, sha256_digest
 from bpkit.oci.reference import DIGEST_RE, TAG_RE, RegistryRef, is_loopback_host, parse_registry
-from bpkit.text import one_line, redact
+from bpkit.text import outside
 
 if TYPE_CHECKING:
     from bpkit.net.credentials import Credentials
@@ -72,6 +114,11 @@ MANIFEST_ACCEPT = ", ".join(
 
 RequestHook = Callable[[str, str, "int | None"], None]
 """Called after every HTTP request with (method, URL path and query, status or None)."""
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+#: What the body of an answer is for: its cap, and whether a longer one is an error.
+BodyKind = Literal["manifest", "token", "other"]
 
 
 # --------------------------------------------------------------------------- results
@@ -102,9 +149,12 @@ class PushResult:
 class RegistryTarget:
     """One registry namespace to publish Helm artifacts to.
 
-    Retries stop `retry_budget` seconds after a push or check began; the
-    last attempt can add at most `connect_timeout + read_timeout` on top.
-    Not thread-safe: use one target per thread (they are cheap).
+    Retries stop `retry_budget` seconds after a push or check began. Each
+    request has a total deadline of `connect_timeout + read_timeout` (plus
+    upload time at MIN_UPLOAD_RATE for its body), so a push or check ends
+    at the latest that long after the budget is spent, whatever the server
+    does. Not thread-safe: use one target per thread (they are cheap);
+    only `abort()` may be called from another thread.
     """
 
     def __init__(
@@ -119,14 +169,16 @@ class RegistryTarget:
         read_timeout: float = READ_TIMEOUT,
         on_request: RequestHook | None = None,
         session: Any = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         """`plain_http=None` means HTTP for loopback hosts without `ca_file`, HTTPS otherwise.
 
         `session` replaces the requests session (unit tests); by default it
-        is a fresh `requests` session.
+        is a fresh `requests` session. `cancel`, when set (by `abort()` or
+        by whoever shares the event), stops every request and pause.
         """
         self.ref = parse_registry(ref) if isinstance(ref, str) else ref
         if plain_http is None:
@@ -139,7 +191,9 @@ class RegistryTarget:
         self.retry_budget = retry_budget
         self.timeout = (connect_timeout, read_timeout)
         self.on_request = on_request
+        self.notes: list[str] = []  # one-line notes: malformed headers treated as absent
         self._credentials = credentials
+        self._cancel = cancel if cancel is not None else threading.Event()
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not crypto
@@ -147,10 +201,13 @@ class RegistryTarget:
         self._auth_header: str | None = None  # what we send to the registry host
         self._want_push = False
         self._deadline = 0.0
+        self._hard_deadline = 0.0
         self._count = 0
         self._basic: str | None = None
+        self._watch: Any = None
+        self._last_took = 0.0  # seconds the last request took
         if credentials is not None and credentials.password and self._may_send_credentials():
-            raw = f"{credentials.username}:{credentials.password}".encode()
+            raw = f"{credentials.username}:{credentials.password}".encode("utf-8", "replace")
             self._basic = "Basic " + base64.b64encode(raw).decode("ascii")
             self._secrets += (self._basic.split(" ", 1)[1],)
             self._auth_header = self._basic  # preemptive: saves a 401 round trip
@@ -165,6 +222,22 @@ class RegistryTarget:
 
     def close(self) -> None:
         self._session.close()
+
+    def abort(self) -> None:
+        """Stop now (from any thread): the request in flight fails, no new one starts."""
+        self._cancel.set()
+        watch = self._watch
+        if watch is not None:
+            watch.fire("cancel")
+
+    def pause(self, seconds: float) -> None:
+        """Sleep, but wake up (and raise Interrupted) as soon as the target is aborted."""
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif seconds > 0:
+            self._cancel.wait(seconds)
+        if self._cancel.is_set():
+            raise Interrupted("interrupted")
 
     def __enter__(self) -> RegistryTarget:
         return self
@@ -183,12 +256,16 @@ class RegistryTarget:
         return self._count
 
     def existing_digest(self, artifact: Artifact) -> str | None:
-        """The digest the artifact's tag holds now, or None: one HEAD request."""
-        self._start(push=False)
-        return self._retrying("checking the tag", lambda: self._head_manifest(artifact))
+        """The digest the artifact's tag holds now, or None.
+
+        When the tag claims to hold the artifact's own digest, the claim is
+        checked by hashing the manifest it serves (see `_tag_digest`).
+        """
+        self._start(push=False, upload=0)
+        return self._retrying("checking the tag", lambda: self._tag_digest(artifact))
 
     def dry_run(self, artifact: Artifact, *, force: bool = False) -> str:
-        """Say what `push` would do, after the one HEAD request it starts with."""
+        """Say what `push` would do, after the tag check it starts with."""
         where = self.ref.reference(artifact)
         existing = self.existing_digest(artifact)
         if existing is None:
@@ -205,10 +282,11 @@ class RegistryTarget:
     def push(self, artifact: Artifact, *, force: bool = False) -> PushResult:
         """Publish the artifact's exact bytes unless the tag already holds them."""
         self._check_artifact(artifact)
-        self._start(push=True)
+        upload = len(artifact.config) + len(artifact.layer) + len(artifact.manifest)
+        self._start(push=True, upload=upload)
         start_count = self._count
         where = self.ref.reference(artifact)
-        existing = self._retrying("checking the tag", lambda: self._head_manifest(artifact))
+        existing = self._retrying("checking the tag", lambda: self._tag_digest(artifact))
         if existing == artifact.digest:
             return PushResult(
                 reference=where,
@@ -243,12 +321,23 @@ class RegistryTarget:
                 f"uploading the {what} blob", functools.partial(self._put_blob, repo, digest, blob)
             )
             uploaded += int(sent)
+        now = self._retrying("checking the tag again", lambda: self._recheck(artifact))
+        if now is not None and now not in (existing, artifact.digest) and not force:
+            raise ImmutableReleaseError(
+                f"{where} was published with {now} by someone else while bpkit uploaded "
+                f"{artifact.digest}; refusing to replace it (released versions are immutable)"
+            )
+        check_took = self._last_took
         self._retrying("uploading the manifest", lambda: self._put_manifest(artifact))
+        # The check-then-write window: the last (successful) HEAD and PUT.
+        window = check_took + self._last_took
+        self.pause(min(READBACK_PAUSE_MAX, max(READBACK_PAUSE_MIN, READBACK_PAUSE_FACTOR * window)))
         served = self._retrying("reading the manifest back", lambda: self._get_manifest(artifact))
         if served != artifact.digest:
-            raise RegistryError(
-                f"{where} serves {served} after pushing {artifact.digest}: "
-                "another publisher may have changed the tag at the same time"
+            raise ReadBackError(
+                f"{where} serves {served} after bpkit pushed {artifact.digest}: another "
+                "publisher changed the tag at the same time, or the registry does not keep "
+                "what it is sent; this release is not the one published"
             )
         return PushResult(
             reference=where,
@@ -291,12 +380,12 @@ class RegistryTarget:
         def step() -> bytes:
             resp = self._request("GET", url, headers={"Accept": MANIFEST_ACCEPT},
                                  limit=OCI_MAX_MANIFEST_BYTES)
-            if resp.status_code == 404:
+            if resp.status == 404:
                 raise RegistryError(f"{self.ref.host}/{self.ref.repository(name)}:{tag}: "
                                     "not found (HTTP 404)")
-            if resp.status_code != 200:
+            if resp.status != 200:
                 raise self._error("reading the manifest", resp)
-            data = bytes(resp.content)
+            data = resp.body
             if by_digest and sha256_digest(data) != tag:
                 raise RegistryError(f"{self.ref.host}: manifest {tag} arrived with digest "
                                     f"{sha256_digest(data)}")
@@ -308,14 +397,14 @@ class RegistryTarget:
         """The blob `digest` of repository `name`, at most `limit` bytes, hash checked."""
         if not DIGEST_RE.fullmatch(digest):
             raise RegistryError(f"{self.ref.host}: blob digest '{digest}' is not sha256:<hex>")
-        self._start(push=False)
+        self._start(push=False, upload=limit)  # time for `limit` bytes at MIN_UPLOAD_RATE
         url = f"{self._base}/v2/{self.ref.repository(name)}/blobs/{digest}"
 
         def step() -> bytes:
             resp = self._request("GET", url, limit=limit)
-            if resp.status_code != 200:
+            if resp.status != 200:
                 raise self._error("reading a blob", resp)
-            data = bytes(resp.content)
+            data = resp.body
             if sha256_digest(data) != digest:
                 raise RegistryError(f"{self.ref.host}: blob {digest} arrived with digest "
                                     f"{sha256_digest(data)}")
@@ -330,9 +419,9 @@ class RegistryTarget:
 
         def step() -> list[str]:
             resp = self._request("GET", url, limit=4 * 1024 * 1024)
-            if resp.status_code == 404:
+            if resp.status == 404:
                 return []
-            if resp.status_code != 200:
+            if resp.status != 200:
                 raise self._error("listing tags", resp)
             try:
                 tags = resp.json().get("tags") or []
@@ -349,20 +438,21 @@ class RegistryTarget:
             "GET", self._manifest_url(artifact), headers={"Accept": MANIFEST_ACCEPT},
             limit=OCI_MAX_MANIFEST_BYTES,
         )
-        if resp.status_code == 404:
+        if resp.status == 404:
             return None
-        if resp.status_code != 200:
+        if resp.status != 200:
             raise self._error("reading the tag's manifest", resp)
-        body = bytes(resp.content)
-        if len(body) > OCI_MAX_MANIFEST_BYTES or not same_release(artifact, body):
+        body = resp.body
+        if resp.truncated or not same_release(artifact, body):
             return None
         return sha256_digest(body)
 
     def _check_artifact(self, artifact: Artifact) -> None:
         if not TAG_RE.fullmatch(artifact.tag):
-            raise UsageError(f"{self.ref.url}: '{artifact.tag}' is not a valid OCI tag")
+            raise UsageError(f"{self.ref.url}: '{outside(artifact.tag)}' is not a valid OCI tag")
         if not DIGEST_RE.fullmatch(artifact.digest):
-            raise UsageError(f"{artifact.name}: digest '{artifact.digest}' is not sha256:<hex>")
+            raise UsageError(f"{artifact.name}: digest '{outside(artifact.digest)}' is not "
+                             "sha256:<hex>")
         if sha256_digest(artifact.manifest) != artifact.digest:
             raise UsageError(
                 f"{artifact.name}:{artifact.tag}: manifest bytes do not hash to {artifact.digest}"
@@ -377,18 +467,49 @@ class RegistryTarget:
     def _base(self) -> str:
         return f"{self.scheme}://{self.ref.host}"
 
-    def _head_manifest(self, artifact: Artifact) -> str | None:
+    def _note(self, text: str) -> None:
+        line = f"{self.ref.host}: {text}"
+        if line not in self.notes:
+            self.notes.append(line)
+
+    def _head_digest(self, artifact: Artifact) -> str | None:
+        """The digest the tag's HEAD claims, None if the tag is absent ('' if it claims none)."""
         resp = self._request(
             "HEAD", self._manifest_url(artifact), headers={"Accept": MANIFEST_ACCEPT}
         )
-        if resp.status_code == 404:
+        if resp.status == 404:
             return None
-        if resp.status_code != 200:
+        if resp.status != 200:
             raise self._error("checking the tag", resp)
-        digest = resp.headers.get("Docker-Content-Digest")
-        if not digest:  # not required by the OCI spec: hash the manifest instead
+        digest = str(resp.headers.get("Docker-Content-Digest") or "").strip()
+        if digest and not DIGEST_RE.fullmatch(digest):
+            self._note(f"ignored a Docker-Content-Digest that is not sha256:<hex>: "
+                       f"'{outside(digest, limit=80)}'")
+            digest = ""
+        return digest
+
+    def _tag_digest(self, artifact: Artifact) -> str | None:
+        """What the tag holds: None if absent; proven by hashing when it claims to be ours.
+
+        A HEAD's Docker-Content-Digest is a claim (a stale cache or a lying
+        proxy can make it), so "unchanged" is only said after the manifest
+        served for the tag hashes to our digest. A claim of another digest is
+        believed: it can only lead to a refusal, never to skipping a push.
+        The header is optional in the OCI spec; without it the GET decides.
+        """
+        claimed = self._head_digest(artifact)
+        if claimed is None:
+            return None
+        if claimed and claimed != artifact.digest:
+            return claimed
+        return self._get_manifest(artifact, missing_ok=True)
+
+    def _recheck(self, artifact: Artifact) -> str | None:
+        """The tag's digest just before the manifest PUT (the HEAD's word, else the bytes')."""
+        claimed = self._head_digest(artifact)
+        if claimed == "":  # there, but without a usable digest header
             return self._get_manifest(artifact, missing_ok=True)
-        return str(digest)
+        return claimed
 
     def _put_blob(self, repo: str, digest: str, data: bytes) -> bool:
         """Start (or mount) an upload, then send the bytes; False if the blob was there.
@@ -397,14 +518,16 @@ class RegistryTarget:
         """
         post_url = f"{self._base}/v2/{repo}/blobs/uploads/?mount={digest}&from={repo}"
         resp = self._request("POST", post_url, headers={"Content-Length": "0"})
-        if resp.status_code == 201:
+        if resp.status == 201:
             return False  # the repository already has it
-        if resp.status_code != 202:
+        if resp.status != 202:
             raise self._error("starting a blob upload", resp)
-        location = resp.headers.get("Location")
-        if not location:
-            raise RegistryError(f"{self.ref.host}: blob upload started without a Location")
+        location = str(resp.headers.get("Location") or "")
+        if not location or not header_value_ok(location):
+            raise RegistryError(f"{self.ref.host}: blob upload started without a usable Location")
         url = urljoin(resp.url or post_url, location)
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise RegistryError(f"{self.ref.host}: blob upload Location is not an HTTP URL")
         url += ("&" if urlsplit(url).query else "?") + f"digest={digest}"
         resp = self._request(
             "PUT",
@@ -412,9 +535,9 @@ class RegistryTarget:
             data=data,
             headers={"Content-Type": "application/octet-stream"},
         )
-        if resp.status_code == 404 and "BLOB_UPLOAD_UNKNOWN" in resp.text:
+        if resp.status == 404 and b"BLOB_UPLOAD_UNKNOWN" in resp.body:
             raise Transient("the upload session was lost (BLOB_UPLOAD_UNKNOWN)")
-        if resp.status_code not in (201, 204):
+        if resp.status not in (201, 204):
             raise self._error("uploading a blob", resp)
         return True
 
@@ -425,27 +548,32 @@ class RegistryTarget:
             data=artifact.manifest,
             headers={"Content-Type": MANIFEST_MEDIA_TYPE},
         )
-        if resp.status_code not in (200, 201):
+        if resp.status not in (200, 201):
             raise self._error("uploading the manifest", resp)
 
     def _get_manifest(self, artifact: Artifact, *, missing_ok: bool = False) -> str | None:
         resp = self._request(
-            "GET", self._manifest_url(artifact), headers={"Accept": MANIFEST_ACCEPT}
+            "GET", self._manifest_url(artifact), headers={"Accept": MANIFEST_ACCEPT},
+            body="manifest",
         )
-        if resp.status_code == 404:
+        if resp.status == 404:
             if missing_ok:
                 return None
             # Registries backed by eventually consistent storage may lag a moment.
             raise Transient("the new tag is not visible yet (404)")
-        if resp.status_code != 200:
+        if resp.status != 200:
             raise self._error("reading the manifest back", resp)
-        return sha256_digest(resp.content)
+        return sha256_digest(resp.body)
 
     # -- retry policy -----------------------------------------------------------
 
-    def _start(self, *, push: bool) -> None:
+    def _start(self, *, push: bool, upload: int = 0) -> None:
         self._want_push = push
-        self._deadline = self._clock() + self.retry_budget
+        now = self._clock()
+        self._deadline = now + self.retry_budget
+        self._hard_deadline = self._deadline + sum(self.timeout) + upload / MIN_UPLOAD_RATE
+        if self._cancel.is_set():
+            raise Interrupted("interrupted")
 
     def _retrying(self, doing: str, step: Callable[[], _T]) -> _T:
         attempt = 0
@@ -466,7 +594,7 @@ class RegistryTarget:
                         f"{self.ref.host}: {doing} failed after {tries} within the "
                         f"{self.retry_budget:g} s retry budget: {exc.reason}{wait}"
                     ) from None
-                self._sleep(min(delay, left))
+                self.pause(min(delay, left))
 
     # -- one HTTP request -------------------------------------------------------
 
@@ -477,21 +605,25 @@ class RegistryTarget:
         *,
         headers: Mapping[str, str] | None = None,
         data: bytes | None = None,
+        body: BodyKind = "other",
         limit: int | None = None,
-    ) -> Any:
-        """Send one request, answering an auth challenge once; classify failures."""
-        resp = self._send(method, url, headers, data, limit=limit)
-        if resp.status_code == 401:
+    ) -> Answer:
+        """Send one request, answering an auth challenge once; classify failures.
+
+        `limit` replaces the cap of `body` for a successful answer (a blob).
+        """
+        resp = self._send(method, url, headers, data, body=body, limit=limit)
+        if resp.status == 401:
             challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
             if self._answer_challenge(challenge, url):
-                resp = self._send(method, url, headers, data, limit=limit)
-        if resp.status_code in (401, 403):
+                resp = self._send(method, url, headers, data, body=body, limit=limit)
+        if resp.status in (401, 403):
             raise self._auth_failure(resp)
-        if resp.status_code in RETRY_STATUSES:
-            raise Transient(
-                self._status_text(resp),
-                parse_retry_after(resp.headers.get("Retry-After")),
-            )
+        if resp.status in RETRY_STATUSES:
+            retry_after, note = read_retry_after(resp.headers.get("Retry-After"))
+            if note:
+                self._note(note)
+            raise Transient(self._status_text(resp), retry_after)
         return resp
 
     def _send(
@@ -504,9 +636,52 @@ class RegistryTarget:
         auth: str | None = None,
         registry_auth: bool = True,
         form: Mapping[str, str] | None = None,
+        body: BodyKind = "other",
         limit: int | None = None,
-    ) -> Any:
+    ) -> Answer:
+        """One request, following GET/HEAD redirects itself.
+
+        requests would read each redirect's body whole (to free the
+        connection); here every hop is a request of its own, within the
+        caps and deadlines, and credentials never follow to another host.
+        """
+        first_host = urlsplit(url).netloc.lower()
+        for _ in range(MAX_REDIRECTS + 1):
+            same_host = urlsplit(url).netloc.lower() == first_host
+            resp = self._send_once(method, url, headers, data, auth=auth if same_host else None,
+                                   registry_auth=registry_auth, form=form, body=body,
+                                   limit=limit)
+            if resp.status not in _REDIRECT_STATUSES or method not in ("GET", "HEAD"):
+                return resp
+            location = str(resp.headers.get("Location") or "")
+            nxt = urljoin(resp.url or url, location) if header_value_ok(location) else ""
+            parts = urlsplit(nxt)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise RegistryError(f"{self._target_name(url)}: a redirect (HTTP {resp.status}) "
+                                    "without a usable Location")
+            if (urlsplit(url).scheme == "https" and parts.scheme == "http"
+                    and not is_loopback_host(parts.hostname or "")):
+                raise RegistryError(f"{self._target_name(url)}: refusing a redirect from HTTPS "
+                                    f"to plain HTTP ({outside(parts.netloc, limit=100)})")
+            url = nxt
+        raise RegistryError(f"{self.ref.host}: more than {MAX_REDIRECTS} redirects")
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        data: bytes | None,
+        *,
+        auth: str | None = None,
+        registry_auth: bool = True,
+        form: Mapping[str, str] | None = None,
+        body: BodyKind = "other",
+        limit: int | None = None,
+    ) -> Answer:
         requests = requests_module()
+        if self._cancel.is_set():
+            raise Interrupted("interrupted")
         merged = dict(headers or {})
         parts = urlsplit(url)
         if auth is not None:
@@ -514,60 +689,104 @@ class RegistryTarget:
         elif registry_auth and self._auth_header and parts.netloc.lower() == self.ref.host:
             merged["Authorization"] = self._auth_header
         path = parts.path + (f"?{parts.query}" if parts.query else "")
+        target = self._target_name(url)
+        left = self._hard_deadline - self._clock()
+        if left <= 0:
+            raise Transient(f"no time left for a request to {target}")
+        allowance = sum(self.timeout) + (len(data or b"") + (limit or 0)) / MIN_UPLOAD_RATE
+        seconds = min(allowance, left)
+        timeout = (min(self.timeout[0], seconds), min(self.timeout[1], seconds))
         self._count += 1
         status: int | None = None
+        began = self._clock()
         try:
-            resp = self._session.request(
-                method,
-                url,
-                headers=merged,
-                data=form if form is not None else data,
-                timeout=self.timeout,
-                verify=self.verify,
-                allow_redirects=method in ("GET", "HEAD"),
-                stream=limit is not None,
-            )
-            status = resp.status_code
-            if limit is not None:
-                self._read_bounded(resp, limit)
-            elif method != "HEAD":
-                _ = resp.content  # read now, so a dropped body fails here and is retried
-            return resp
-        except requests.exceptions.RequestException as exc:
-            raise self._classify(exc, url) from None
+            with watching(seconds) as watch:
+                self._watch = watch
+                if self._cancel.is_set():
+                    watch.fire("cancel")
+                try:
+                    resp = self._session.request(
+                        method,
+                        url,
+                        headers=merged,
+                        data=form if form is not None else data,
+                        timeout=timeout,
+                        verify=self.verify,
+                        allow_redirects=False,
+                        stream=True,
+                    )
+                    status = resp.status_code
+                    return self._read(method, resp, body, limit)
+                except (Transient, RegistryError):
+                    raise
+                except Exception as exc:
+                    if watch.fired == "cancel" or self._cancel.is_set():
+                        raise Interrupted("interrupted") from None
+                    if watch.fired == "deadline":
+                        raise Transient(
+                            f"no complete answer from {target} within {seconds:.3g} s"
+                        ) from None
+                    if isinstance(exc, requests.exceptions.RequestException | OSError):
+                        raise self._classify(exc, url) from None
+                    raise
+                finally:
+                    self._watch = None
+                    self._last_took = max(0.0, self._clock() - began)
         finally:
             if self.on_request is not None:
-                self.on_request(method, redact(path, self._secrets), status)
+                self.on_request(method, outside(path, secrets=self._secrets, limit=None), status)
 
-    def _read_bounded(self, resp: Any, limit: int) -> None:
-        """Read a streamed body into `resp.content`, refusing more than `limit` bytes."""
+    def _read(self, method: str, resp: Any, body: BodyKind, limit: int | None = None) -> Answer:
+        """The answer with its body read within the cap its kind allows (or `limit`)."""
+        status = int(resp.status_code)
+        ok = 200 <= status < 300
+        if method == "HEAD":
+            cap, strict = 0, False
+        elif ok and limit is not None:
+            cap, strict = limit, True
+        elif ok and body == "manifest":
+            cap, strict = MANIFEST_MAX_BYTES, True
+        elif ok and body == "token":
+            cap, strict = TOKEN_RESPONSE_MAX_BYTES, True
+        else:
+            cap, strict = ERROR_BODY_MAX_BYTES, False
         try:
-            length = resp.headers.get("Content-Length")
-            if length is not None and length.strip().isdigit() and int(length) > limit:
-                raise RegistryError(f"{self.ref.host}: answer of {int(length):,} bytes is over "
-                                    f"the {limit:,} bytes accepted; not read")
-            chunks, total = [], 0
-            for chunk in resp.iter_content(256 * 1024):
-                total += len(chunk)
-                if total > limit:
-                    raise RegistryError(f"{self.ref.host}: answer is over the {limit:,} bytes "
-                                        "accepted; not read further")
-                chunks.append(chunk)
-            resp._content = b"".join(chunks)  # what `resp.content` returns from now on
-            resp._content_consumed = True
-        finally:
-            resp.close()
+            content, cut = read_body(resp, cap, strict=strict)
+        except BodyTooLarge as exc:
+            what = {"manifest": "manifest", "token": "token service answer"}.get(body, "answer")
+            raise RegistryError(
+                f"{self._target_name(str(resp.url or ''))}: the {what} is larger than "
+                f"{_size(exc.limit)} ({_size(exc.size)} or more); refusing to read it"
+            ) from None
+        request = getattr(resp, "request", None)
+        return Answer(
+            status=status,
+            headers=resp.headers,
+            body=content,
+            url=str(resp.url or ""),
+            reason=str(getattr(resp, "reason", "") or ""),
+            method=str(getattr(request, "method", "") or method),
+            truncated=cut,
+        )
+
+    def _target_name(self, url: str) -> str:
+        parts = urlsplit(url)
+        target = parts.netloc.rsplit("@", 1)[-1] or self.ref.host
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port is None:
+            target += ":80" if parts.scheme == "http" else ":443"
+        return target
 
     def _classify(self, exc: BaseException, url: str) -> Exception:
         requests = requests_module()
-        parts = urlsplit(url)
-        target = parts.netloc or self.ref.host
-        if parts.port is None:
-            target += ":80" if parts.scheme == "http" else ":443"
+        target = self._target_name(url)
         chain = list(exception_chain(exc))
         if isinstance(exc, requests.exceptions.SSLError):
             return RegistryError(
-                f"TLS error talking to {target}: {ssl_reason(chain)} "
+                f"TLS error talking to {target}: {outside(ssl_reason(chain), limit=200)} "
                 "(give the registry's CA with --ca-file, or use --plain-http for HTTP)"
             )
         if any(isinstance(e, ConnectionRefusedError) for e in chain):
@@ -585,7 +804,7 @@ class RegistryTarget:
             exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
         ) or any(isinstance(e, dropped) for e in chain):
             return Transient(f"connection dropped by {target}")
-        detail = one_line(redact(str(exc), self._secrets), 200)
+        detail = outside(str(exc), secrets=self._secrets, limit=200)
         return RegistryError(f"request to {target} failed: {type(exc).__name__}: {detail}")
 
     # -- auth ---------------------------------------------------------------------
@@ -614,7 +833,8 @@ class RegistryTarget:
     def _fetch_token(self, challenge: Challenge, scope: str) -> str:
         realm = challenge.params.get("realm", "")
         parts = urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if (parts.scheme not in ("http", "https") or not parts.netloc
+                or not header_value_ok(realm)):
             raise AuthError(f"authentication failed for {self.ref.host}: bad token realm")
         creds = self._credentials
         if (
@@ -624,7 +844,7 @@ class RegistryTarget:
         ):
             raise AuthError(
                 f"authentication failed for {self.ref.host}: refusing to send credentials "
-                f"to a plain-HTTP token service ({parts.netloc})"
+                f"to a plain-HTTP token service ({outside(parts.netloc, limit=100)})"
             )
         params = {"service": challenge.params.get("service", "")}
         if scope:
@@ -636,17 +856,19 @@ class RegistryTarget:
                 "client_id": USER_AGENT,
                 **params,
             }
-            resp = self._send("POST", realm, None, None, form=form, registry_auth=False)
+            resp = self._send("POST", realm, None, None, form=form, registry_auth=False,
+                              body="token")
         else:
             query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items() if v)
             url = realm + ("&" if parts.query else "?") + query
             auth = self._basic if creds is not None and creds.password else None
             resp = self._send(
-                "GET", url, {"Accept": "application/json"}, None, auth=auth, registry_auth=False
+                "GET", url, {"Accept": "application/json"}, None, auth=auth, registry_auth=False,
+                body="token",
             )
-        if resp.status_code in RETRY_STATUSES:
+        if resp.status in RETRY_STATUSES:
             raise Transient(f"token service: {self._status_text(resp)}")
-        if resp.status_code != 200:
+        if resp.status != 200:
             raise self._auth_failure(resp)
         try:
             data = resp.json()
@@ -657,14 +879,20 @@ class RegistryTarget:
             raise AuthError(
                 f"authentication failed for {self.ref.host}: the token service sent no token"
             )
+        self._secrets += (token,)
+        if not header_value_ok(token):
+            raise AuthError(
+                f"authentication failed for {self.ref.host}: the token service sent a token "
+                "with control characters, spaces or non-ASCII text; refusing to send it on"
+            )
         return token
 
-    def _auth_failure(self, resp: Any) -> AuthError:
+    def _auth_failure(self, resp: Answer) -> AuthError:
         host = self.ref.host
-        detail = oci_error_message(resp.content) if resp.content else ""
-        detail = one_line(redact(detail, self._secrets), 200)
+        detail = oci_error_message(resp.body) if resp.body else ""
+        detail = outside(detail, secrets=self._secrets, limit=200)
         suffix = f": {detail}" if detail else ""
-        if resp.status_code == 403:
+        if resp.status == 403:
             return AuthError(f"authentication failed for {host}: access denied (HTTP 403){suffix}")
         if self._credentials is None:
             return AuthError(
@@ -681,22 +909,26 @@ class RegistryTarget:
 
     # -- messages -------------------------------------------------------------------
 
-    def _status_text(self, resp: Any) -> str:
-        reason = getattr(resp, "reason", "") or ""
-        detail = oci_error_message(resp.content) if resp.content else ""
-        text = f"HTTP {resp.status_code}" + (f" {reason}" if reason else "")
+    def _status_text(self, resp: Answer) -> str:
+        detail = oci_error_message(resp.body) if resp.body else ""
+        text = f"HTTP {resp.status}" + (f" {resp.reason}" if resp.reason else "")
         if detail:
             text += f": {detail}"
-        return one_line(redact(text, self._secrets), 300)
+        return outside(text, secrets=self._secrets, limit=300)
 
-    def _error(self, doing: str, resp: Any) -> RegistryError:
+    def _error(self, doing: str, resp: Answer) -> RegistryError:
         hint = ""
-        body = resp.content or b""
-        method = getattr(getattr(resp, "request", None), "method", "")
-        if self.plain_http and (b"HTTP request to an HTTPS server" in body or (
-                resp.status_code == 400 and method == "HEAD" and not body)):
+        if self.plain_http and (b"HTTP request to an HTTPS server" in resp.body or (
+                resp.status == 400 and resp.method == "HEAD" and not resp.body)):
             # What an HTTPS server answers to plain HTTP (a HEAD carries no text).
             hint = " (if the registry speaks HTTPS, pass --ca-file with its CA bundle)"
         return RegistryError(
             f"{self.ref.host}: {doing} failed: {self._status_text(resp)}{hint}")
 
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MiB"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n} bytes"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from bpkit.errors import UsageError
 from bpkit.publish.options import PublishOptions
 from bpkit.settings import Settings
+from bpkit.text import decoded
 
 if TYPE_CHECKING:
     from bpkit.net.credentials import Credentials
@@ -45,17 +46,44 @@ class Destination:
         return self.credentials.secrets() if self.credentials is not None else ()
 
 
+def read_password(stream: TextIO | None) -> str:
+    """The password piped to stdin: bounded, strict UTF-8, trailing line break dropped."""
+    from bpkit.limits import PASSWORD_STDIN_MAX_BYTES
+
+    if stream is None:
+        raise UsageError("--password-stdin: there is no stdin to read the password from")
+    buffer = getattr(stream, "buffer", None)
+    raw = (buffer or stream).read(PASSWORD_STDIN_MAX_BYTES + 1)
+    if isinstance(raw, str):  # a text stream without bytes underneath (tests, embedding)
+        raw = raw.encode("utf-8", "surrogateescape")
+    if len(raw) > PASSWORD_STDIN_MAX_BYTES:
+        raise UsageError(f"--password-stdin: stdin holds more than {PASSWORD_STDIN_MAX_BYTES} "
+                         "bytes; pipe only the password or token")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--password-stdin: stdin is not valid UTF-8 (byte {exc.start + 1} "
+                         "of what was read)") from None
+    return text.rstrip("\r\n")
+
+
 def resolve_destination(settings: Settings, options: PublishOptions, *,
                         env: Mapping[str, str] | None = None,
                         stdin: TextIO | None = None) -> Destination:
     """The destination `options` and the environment name (see the module docstring).
 
     With `options.password_stdin` the password is read from `stdin`
-    (default: sys.stdin), one line, trailing CR/LF dropped.
+    (default: sys.stdin): at most PASSWORD_STDIN_MAX_BYTES, strict UTF-8,
+    trailing CR/LF dropped.
     """
     env = os.environ if env is None else env
     budget = options.retry_budget if options.retry_budget is not None else settings.retry_budget
-    url = options.registry or env.get("BPKIT_REGISTRY") or settings.registry
+    env_url = env.get("BPKIT_REGISTRY")
+    if env_url is not None:
+        decoded(env_url, "environment variable BPKIT_REGISTRY")
+    if options.registry is not None:
+        decoded(options.registry, "--registry")
+    url = options.registry or env_url or settings.registry
     if url is None:
         if options.username or options.password_stdin or options.ca_file:
             raise UsageError("credentials and --ca-file need a registry (--registry or "
@@ -72,7 +100,7 @@ def resolve_destination(settings: Settings, options: PublishOptions, *,
     if options.password_stdin:
         if not options.username:
             raise UsageError("--password-stdin needs --username")
-        password = (stdin or sys.stdin).read().rstrip("\r\n")
+        password = read_password(stdin or sys.stdin)
         if not password:
             raise UsageError("--password-stdin: nothing was read from stdin")
     elif options.username:

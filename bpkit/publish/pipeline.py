@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from bpkit.errors import BpkitError, ImmutableReleaseError, LintFailed
+from bpkit.errors import BpkitError, ImmutableReleaseError, Interrupted, LintFailed
 from bpkit.package.build import Package
 from bpkit.package.run import package_clean
 from bpkit.problem import Problem
@@ -24,6 +24,7 @@ from bpkit.publish.destination import Destination
 from bpkit.publish.options import DEFAULT_JOBS
 from bpkit.publish.targets import LayoutPublisher, PublishTarget, RegistryPublisher
 from bpkit.source.model import Blueprint
+from bpkit.text import outside
 
 __all__ = ["DEFAULT_JOBS", "OK_STATUSES", "Destination", "Outcome", "Status", "prepare",
            "push_all"]
@@ -48,6 +49,7 @@ class Outcome:
     digest: str | None
     status: Status
     message: str = ""
+    notes: tuple[str, ...] = ()  # one-line notes (malformed headers treated as absent)
 
     @property
     def ok(self) -> bool:
@@ -62,6 +64,7 @@ class _Targets:
         self._local = threading.local()
         self._all: list[PublishTarget] = []
         self._lock = threading.Lock()
+        self.cancel = threading.Event()  # set on Ctrl-C: every target stops at once
         if dest.registry is not None:
             from bpkit.oci.reference import parse_registry
 
@@ -76,7 +79,7 @@ class _Targets:
                 target = RegistryPublisher(registry.RegistryTarget(
                     self.ref, credentials=self.dest.credentials,
                     plain_http=self.dest.plain_http, ca_file=self.dest.ca_file,
-                    retry_budget=self.dest.retry_budget))
+                    retry_budget=self.dest.retry_budget, cancel=self.cancel))
             else:
                 from bpkit.oci.layout import LayoutTarget
 
@@ -92,6 +95,16 @@ class _Targets:
         if self.dest.registry is not None:
             return str(self.ref.reference(artifact))
         return f"oci:{self.dest.layout}:{artifact.name}:{artifact.tag}"
+
+    def abort(self) -> None:
+        """Stop every target now (from the main thread, on Ctrl-C)."""
+        self.cancel.set()
+        with self._lock:
+            targets = list(self._all)
+        for target in targets:
+            abort = getattr(target, "abort", None)
+            if abort is not None:
+                abort()
 
     def close(self) -> None:
         for target in self._all:
@@ -125,11 +138,21 @@ def push_all(
     dry_run: bool = False, jobs: int = DEFAULT_JOBS,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Push (or, with dry_run, only check) every package; never raises for one failure."""
+    """Push (or, with dry_run, only check) every package; never raises for one failure.
+
+    Ctrl-C (KeyboardInterrupt in the main thread) aborts every target, so
+    workers blocked in a request or a pause return within milliseconds,
+    drops the pushes not yet started, and re-raises: a tag is only ever
+    moved by one complete manifest PUT, so nothing is left half-published.
+    """
     targets = _Targets(dest)
 
     def one(package: Package) -> Outcome:
+        if targets.cancel.is_set():
+            raise Interrupted("interrupted")
         outcome = _push_one(targets, package, force=force, dry_run=dry_run)
+        if targets.cancel.is_set():
+            raise Interrupted("interrupted")
         if on_done is not None:
             on_done(outcome)
         return outcome
@@ -137,9 +160,19 @@ def push_all(
     try:
         if len(packages) <= 1 or jobs <= 1:
             return [one(p) for p in packages]
-        with ThreadPoolExecutor(max_workers=min(jobs, len(packages)),
-                                thread_name_prefix="bpkit-push") as pool:
-            return list(pool.map(one, packages))
+        pool = ThreadPoolExecutor(max_workers=min(jobs, len(packages)),
+                                  thread_name_prefix="bpkit-push")
+        try:
+            results = list(pool.map(one, packages))
+        except BaseException:
+            targets.abort()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return results
+    except BaseException:
+        targets.abort()
+        raise
     finally:
         targets.close()
 
@@ -148,8 +181,11 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
     artifact = package.artifact
     outcome = Outcome(_shown(package.blueprint), artifact.name, package.version,
                       targets.reference(package), artifact.digest, "failed")
+    target: Any = None
+    first_note = 0
     try:
         target = targets.get()
+        first_note = len(getattr(target, "notes", ()))
         if dry_run:
             existing = target.existing_digest(artifact)
             if existing is None:
@@ -173,10 +209,16 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
             outcome.message = "already published"
         elif result.status == "overwritten":
             outcome.message = f"replaced {result.previous_digest} (--force)"
+    except Interrupted:
+        raise
     except ImmutableReleaseError as exc:
         outcome.status, outcome.message = "refused", exc.message
     except BpkitError as exc:
         outcome.status, outcome.message = "failed", exc.message
     except Exception as exc:
-        outcome.status, outcome.message = "failed", f"{type(exc).__name__}: {exc}"
+        outcome.status = "failed"
+        outcome.message = f"{type(exc).__name__}: {outside(str(exc), limit=300)}"
+    finally:
+        if target is not None:
+            outcome.notes = tuple(getattr(target, "notes", ())[first_note:])
     return outcome

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
+from bpkit.errors import (
+    AuthError,
+    ImmutableReleaseError,
+    Interrupted,
+    ReadBackError,
+    RegistryError,
+    UsageError,
+)
 from bpkit.oci.artifact import Artifact, same_release, sha256_digest
 
 if TYPE_CHECKING:
@@ -64,6 +71,15 @@ class RegistryPublisher:
 
     def __init__(self, target: RegistryTarget) -> None:
         self.target = target
+
+    @property
+    def notes(self) -> list[str]:
+        """One-line notes of the target (malformed headers it treated as absent)."""
+        return self.target.notes
+
+    def abort(self) -> None:
+        """Stop the request in flight now (called from another thread on Ctrl-C)."""
+        self.target.abort()
 
     def existing_digest(self, artifact: Artifact) -> str | None:
         return self.target.existing_digest(artifact)
@@ -144,13 +160,13 @@ def push_settled(target: RegistryTarget, artifact: Artifact, *, force: bool) -> 
     start = time.monotonic()
     try:
         return target.push(artifact, force=force)
-    except (AuthError, ImmutableReleaseError, UsageError):
-        raise
+    except (AuthError, ImmutableReleaseError, UsageError, ReadBackError, Interrupted):
+        raise  # a lost race or a lying registry is not settled by trying again
     except RegistryError:
         left = budget - (time.monotonic() - start) - SETTLE_PAUSE
         if left <= 0:
             raise
-    time.sleep(SETTLE_PAUSE)
+    target.pause(SETTLE_PAUSE)  # wakes up at once on Ctrl-C
     target.retry_budget = left
     try:
         return target.push(artifact, force=force)

@@ -6,7 +6,12 @@ changes meaning)::
     {"version": 1, "destination": "oci://ghcr.io/openova-io",
      "results": [{"blueprint": "platform/flux", "name": "bp-flux", "version": "1.0.0",
                   "reference": "ghcr.io/openova-io/bp-flux:1.0.0", "digest": "sha256:...",
-                  "status": "published", "ok": true, "message": ""}]}
+                  "status": "published", "ok": true, "message": "", "notes": []}]}
+
+`notes` are one-line notes about the registry's answers (a malformed
+header treated as absent). Outside text in the table, the progress lines
+and the job summary (chart names, versions from Chart.yaml, registry
+messages) is escaped: it cannot move the cursor or forge lines.
 
 Under GitHub Actions, step outputs `ref`, `digest` and `version`: plain
 values for one blueprint, JSON lists of the successes for several.
@@ -20,6 +25,7 @@ from typing import Any
 
 from bpkit.publish.pipeline import Outcome
 from bpkit.report.github import write_outputs, write_summary
+from bpkit.text import outside
 
 JSON_VERSION = 1
 
@@ -27,7 +33,25 @@ JSON_VERSION = 1
 def as_dict(outcome: Outcome) -> dict[str, Any]:
     return {"blueprint": outcome.blueprint, "name": outcome.name, "version": outcome.version,
             "reference": outcome.reference, "digest": outcome.digest,
-            "status": outcome.status, "ok": outcome.ok, "message": outcome.message}
+            "status": outcome.status, "ok": outcome.ok, "message": outcome.message,
+            "notes": list(outcome.notes)}
+
+
+def _cell(text: str) -> str:
+    """Outside text (a chart name, a version from Chart.yaml) for one cell or line."""
+    return outside(text, limit=None) or "-"
+
+
+def _md(text: str) -> str:
+    """Outside text for the Markdown job summary: one line, no table or code-span breaks."""
+    return (_cell(text).replace("`", "'").replace("|", "\\|")
+            .replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def note_lines(outcomes: Sequence[Outcome]) -> list[str]:
+    """`bpkit: note: ...` lines for stderr, one per note."""
+    return [f"bpkit: note: {_cell(o.name)}: {outside(note, limit=None)}"
+            for o in outcomes for note in o.notes]
 
 
 def document(outcomes: Sequence[Outcome], where: str) -> str:
@@ -40,23 +64,23 @@ def table(outcomes: Sequence[Outcome], where: str, dry_run: bool) -> str:
     """Aligned columns, the failures' messages, then one summary line."""
     rows = [("BLUEPRINT", "VERSION", "STATUS", "DIGEST")]
     for o in outcomes:
-        rows.append((o.name, o.version, o.status, o.digest or "-"))
+        rows.append((_cell(o.name), _cell(o.version), o.status, _cell(o.digest or "-")))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
              for r in rows]
     for o in outcomes:
         if o.message and (not o.ok or o.message.startswith("unchanged (compressed")):
-            lines.append(f"{o.name}: {o.message}")
+            lines.append(f"{_cell(o.name)}: {outside(o.message, limit=None)}")
     ok = sum(o.ok for o in outcomes)
     verb = "checked against" if dry_run else "published to"
-    lines.append(f"{ok} of {len(outcomes)} {verb} {where}")
+    lines.append(f"{ok} of {len(outcomes)} {verb} {outside(where, limit=None)}")
     return "\n".join(lines)
 
 
 def progress_line(outcome: Outcome) -> str:
     """One finished blueprint, for a terminal's progress display."""
     mark = "ok" if outcome.ok else "!!"
-    return f"  {mark} {outcome.name}:{outcome.version} {outcome.status}"
+    return f"  {mark} {_cell(outcome.name)}:{_cell(outcome.version)} {outcome.status}"
 
 
 def write_github(outcomes: Sequence[Outcome], env: Mapping[str, str]) -> None:
@@ -80,8 +104,9 @@ def summary(outcomes: Sequence[Outcome]) -> str:
              "|---|---|---|---|"]
     for o in outcomes:
         status = o.status if o.ok else f"**{o.status}**"
-        lines.append(f"| `{o.name}` | {o.version} | {status} | `{o.digest or '-'}` |")
+        lines.append(f"| `{_md(o.name)}` | {_md(o.version)} | {status} | "
+                     f"`{_md(o.digest or '-')}` |")
     failed = [o for o in outcomes if not o.ok]
     if failed:
-        lines += ["", *[f"- `{o.name}`: {o.message}" for o in failed]]
+        lines += ["", *[f"- `{_md(o.name)}`: {_md(o.message)}" for o in failed]]
     return "\n".join(lines)

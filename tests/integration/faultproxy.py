@@ -1,7 +1,8 @@
 """A small HTTP proxy in front of a real registry that misbehaves on request.
 
 Tests script faults (answer 503 N times, 429 with Retry-After, reset the
-connection in the middle of a request body, stall, drop) for requests that
+connection in the middle of a request body, stall, drop, send an endless
+body, trickle the headers a byte at a time, lie about a manifest) for requests that
 match a method and a path pattern; everything else is forwarded unchanged
 to the registry. Every request is recorded, so tests can count what a
 client really sent. Loopback only.
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 
-Action = Literal["status", "reset", "stall", "drop"]
+Action = Literal["status", "reset", "stall", "drop", "endless", "trickle", "lie"]
 
 _HOP_BY_HOP = {
     "connection",
@@ -42,6 +43,13 @@ class Fault:
       reset   read `reset_after` bytes of the body (default: half), then RST
       stall   wait `stall` seconds, then close without answering
       drop    close the connection without answering (remote disconnected)
+      endless answer `status` (with `headers`) and a body that never ends
+              (chunked; or with a `Content-Length` header the body never
+              reaches), at full speed, until the client hangs up
+      trickle send a status line and headers one byte every `interval`
+              seconds, never finishing
+      lie     forward to the registry, then replace the answer's body with
+              `body` and add `headers` (a lying cache or proxy)
     `forward_first`: for stall/drop, let the registry do the request first
     (the client then loses the answer to a request that took effect).
     `times`: how many matching requests to hit; None means all of them.
@@ -56,6 +64,8 @@ class Fault:
     stall: float = 5.0
     reset_after: int | None = None
     forward_first: bool = False
+    interval: float = 1.0
+    body: bytes | None = None
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -83,6 +93,8 @@ class FaultProxy:
         self.namespace = namespace
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        self.endless_bytes = 0  # body bytes sent by `endless` faults
+        self.trickled_bytes = 0  # header bytes sent by `trickle` faults
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -190,6 +202,20 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(payload)
                 return
 
+            if fault is not None and fault.action == "endless":
+                proxy._record(Call(method, path, query, fault.status, action))
+                self._endless(fault)
+                return
+
+            if fault is not None and fault.action == "trickle":
+                proxy._record(Call(method, path, query, None, action))
+                self._trickle(fault)
+                return
+
+            if fault is not None and fault.action == "lie":
+                self._forward(method, body, send=True, record=(path, query), lie=fault)
+                return
+
             if fault is not None and fault.action in ("stall", "drop"):
                 if fault.forward_first:
                     self._forward(method, body)
@@ -215,6 +241,37 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
 
+        def _endless(self, fault: Fault) -> None:
+            self.close_connection = True
+            self.send_response(fault.status)
+            chunked = not any(k.lower() == "content-length" for k in fault.headers)
+            for key, value in fault.headers.items():
+                self.send_header(key, value)
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            block = b"{" + b" " * (64 * 1024 - 2) + b"}"
+            frame = f"{len(block):x}\r\n".encode() + block + b"\r\n" if chunked else block
+            try:
+                while not proxy._stopping.is_set():
+                    self.wfile.write(frame)
+                    proxy.endless_bytes += len(block)
+            except OSError:
+                pass  # the client hung up, as it should
+
+        def _trickle(self, fault: Fault) -> None:
+            self.close_connection = True
+            head = (b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 10_000 + b"\r\n\r\n")
+            try:
+                for i in range(len(head)):
+                    self.wfile.write(head[i : i + 1])
+                    self.wfile.flush()
+                    proxy.trickled_bytes += 1
+                    if proxy._stopping.wait(fault.interval):
+                        return
+            except OSError:
+                pass
+
         def _reset(self) -> None:
             self.close_connection = True
             sock = self.connection
@@ -228,6 +285,7 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             *,
             send: bool = False,
             record: tuple[str, str] | None = None,
+            lie: Fault | None = None,
         ) -> int | None:
             """Ask the registry; with `send`, pass the answer on (recorded before it leaves)."""
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -238,6 +296,8 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 conn.request(method, self.path, body=body or None, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                if lie is not None and lie.body is not None and method != "HEAD":
+                    data = lie.body
                 if record is not None:
                     proxy._record(Call(method, record[0], record[1], resp.status, None))
                 if not send:
@@ -246,6 +306,10 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 for key, value in resp.getheaders():
                     if key.lower() in _HOP_BY_HOP or key.lower() == "content-length":
                         continue
+                    if lie is not None and key.lower() in {k.lower() for k in lie.headers}:
+                        continue
+                    self.send_header(key, value)
+                for key, value in (lie.headers if lie is not None else {}).items():
                     self.send_header(key, value)
                 length = resp.getheader("Content-Length") if method == "HEAD" else str(len(data))
                 self.send_header("Content-Length", length or "0")

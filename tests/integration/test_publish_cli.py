@@ -96,7 +96,7 @@ def change_values(repo: Path, name: str = "flux") -> None:
 # --------------------------------------------------------------------------- publish --all
 
 
-def test_publish_all_then_unchanged_with_one_request_each(
+def test_publish_all_then_unchanged_with_two_requests_each(
     repo: Path, registry: RunningRegistry, fault_proxy: FaultProxy
 ) -> None:
     first = run(repo, "publish", "--all", "--registry", fault_proxy.url)
@@ -117,8 +117,9 @@ def test_publish_all_then_unchanged_with_one_request_each(
         assert (config["name"], config["version"]) == (chart, TAG)
     counts = per_repository(fault_proxy)
     assert set(counts) == set(CHARTS), fault_proxy.summary()
-    # 7 to push, 2 to read the blobs back for the checks bpkit verify makes
-    assert all(n <= 9 for n in counts.values()), counts
+    # 8 to push (the tag checked again before the manifest PUT), 2 to read the
+    # blobs back for the checks bpkit verify makes
+    assert all(n <= 10 for n in counts.values()), counts
 
     fault_proxy.clear()
     again = run(repo, "publish", "--all", "--registry", fault_proxy.url, "--format", "json")
@@ -130,14 +131,17 @@ def test_publish_all_then_unchanged_with_one_request_each(
     assert sorted(by_name) == CHARTS
     for chart, row in by_name.items():
         assert set(row) == {"blueprint", "name", "version", "reference", "digest", "status",
-                            "ok", "message"}
+                            "ok", "message", "notes"}
+        assert row["notes"] == []
         assert row["status"] == "unchanged" and row["ok"] is True
         assert row["digest"] == printed[chart]
         assert row["reference"] == f"{fault_proxy.host}/openova-io/{chart}:{TAG}"
         assert row["blueprint"] == "platform/" + chart.removeprefix("bp-")
-    # Exactly one request (the tag check) per unchanged blueprint.
-    assert per_repository(fault_proxy) == dict.fromkeys(CHARTS, 1), fault_proxy.summary()
+    # Two requests per unchanged blueprint: the tag check, and the GET whose
+    # bytes prove that the tag serves our digest.
+    assert per_repository(fault_proxy) == dict.fromkeys(CHARTS, 2), fault_proxy.summary()
     assert fault_proxy.count("HEAD", "/manifests/") == 10
+    assert fault_proxy.count("GET", "/manifests/") == 10
 
 
 def test_github_outputs_and_summary(repo: Path, registry: RunningRegistry, tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def test_push_with_basic_auth(auth_registry: Any, make_artifact: MakeArtifact):
     result = RegistryTarget(auth_registry.url, credentials=creds).push(artifact)
     assert result.status == "published"
     # Preemptive basic auth: no 401 round trips, same count as anonymous.
-    assert result.requests == 7
+    assert result.requests == 8
     assert auth_registry.skopeo_raw("bp-demo", "1.0.0") == artifact.manifest
     assert_published(auth_registry, artifact)
 
@@ -101,16 +101,16 @@ def test_push_with_bearer_tokens_like_ghcr(token_registry: Any, make_artifact: M
     creds = Credentials(token_registry.username, token_registry.password, source="test")
     result = RegistryTarget(token_registry.url, credentials=creds).push(artifact)
     assert result.status == "published"
-    # One token for pull+push, asked for after the first 401: 7 + 401 + token fetch.
+    # One token for pull+push, asked for after the first 401: 8 + 401 + token fetch.
     assert token_registry.token_server.requests == [
         ("GET", "repository:openova-io/bp-demo:pull,push")
     ]
-    assert result.requests == 9
+    assert result.requests == 10
     # skopeo does its own token dance and reads our exact bytes.
     assert token_registry.skopeo_raw("bp-demo", "1.0.0") == artifact.manifest
     assert_published(token_registry, artifact)
     again = RegistryTarget(token_registry.url, credentials=creds).push(artifact)
-    assert (again.status, again.requests) == ("unchanged", 3)
+    assert (again.status, again.requests) == ("unchanged", 4)  # 401, token, HEAD, GET
 
 
 def test_bearer_with_an_identity_token(token_registry: Any, make_artifact: MakeArtifact):
@@ -182,8 +182,8 @@ def test_request_counts_new_artifact_and_unchanged_republish(
     target = RegistryTarget(fault_proxy.url)
     result = target.push(artifact)
     calls = fault_proxy.summary()
-    assert result.requests == len(calls) == 7, calls
-    assert fault_proxy.count("HEAD", "/manifests/1.0.0$") == 1
+    assert result.requests == len(calls) == 8, calls
+    assert fault_proxy.count("HEAD", "/manifests/1.0.0$") == 2  # the check, and just before PUT
     assert fault_proxy.count("POST", "/blobs/uploads/$") == 2
     assert fault_proxy.count("PUT", "/blobs/uploads/.") == 2
     assert fault_proxy.count("PUT", "/manifests/1.0.0$") == 1
@@ -193,8 +193,10 @@ def test_request_counts_new_artifact_and_unchanged_republish(
     again = RegistryTarget(fault_proxy.url).push(artifact)
     assert again.status == "unchanged"
     assert again.uploaded_blobs == 0
-    assert fault_proxy.summary() == ["HEAD /v2/openova-io/bp-demo/manifests/1.0.0 -> 200"]
-    assert again.requests == 1
+    # The HEAD claims our digest; the GET's bytes prove it before "unchanged".
+    assert fault_proxy.summary() == ["HEAD /v2/openova-io/bp-demo/manifests/1.0.0 -> 200",
+                                     "GET /v2/openova-io/bp-demo/manifests/1.0.0 -> 200"]
+    assert again.requests == 2
     assert_published(registry, artifact)
 
 
@@ -207,7 +209,7 @@ def test_blob_the_repository_has_is_not_sent_again(
     second = make_artifact(tag="1.0.1", layer=layer)
     result = RegistryTarget(fault_proxy.url).push(second)
     assert result.uploaded_blobs == 1
-    assert result.requests == 6, fault_proxy.summary()
+    assert result.requests == 7, fault_proxy.summary()
     assert fault_proxy.count("PUT", "/blobs/uploads/.") == 1
     assert_published(registry, second)
 
@@ -255,7 +257,7 @@ def test_dry_run_says_what_would_happen_with_one_request(
     assert refused.startswith("would refuse") and first.digest in refused
     assert other.digest in refused
     assert target.dry_run(other, force=True).startswith("would overwrite")
-    assert fault_proxy.count() == 3
+    assert fault_proxy.count() == 4  # "already published" is proven with a GET
     assert fault_proxy.count("HEAD") == 3
 
 
@@ -293,8 +295,8 @@ def test_503_twice_then_success(fault_proxy: Any, registry: Any, make_artifact: 
     artifact = make_artifact()
     result = RegistryTarget(fault_proxy.url, retry_budget=10).push(artifact)
     assert result.status == "published"
-    assert fault_proxy.count("HEAD", "/manifests/") == 3
-    assert result.requests == 9
+    assert fault_proxy.count("HEAD", "/manifests/") == 4
+    assert result.requests == 10
     assert_published(registry, artifact)
 
 
@@ -397,7 +399,7 @@ def test_stall_forever_fails_in_bounded_time_and_leaves_a_complete_artifact(
     fault_proxy.clear()
     # The registry did take the manifest: publishing again sees it and stops.
     assert RegistryTarget(fault_proxy.url).push(artifact).status == "unchanged"
-    assert fault_proxy.count() == 1
+    assert fault_proxy.count() == 2  # HEAD, and the GET that proves it
 
 
 def test_dropped_connection_while_reading_back_is_retried(
