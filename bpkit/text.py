@@ -58,3 +58,15 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
         if secret:
             out = out.replace(secret, "***")
     return out
+
+
+def seconds(value: float) -> str:
+    """A duration as a person reads it: "30 s", "9.7 s", "0.25 s" (never "9.65111 s")."""
+    value = max(0.0, float(value))
+    if value >= 10:
+        shown = f"{value:.0f}"
+    elif value >= 1 or value == 0:
+        shown = f"{value:.1f}".removesuffix(".0")
+    else:
+        shown = f"{value:.2g}"
+    return f"{shown} s"

@@ -37,6 +37,7 @@ from typing import Any
 
 from bpkit.errors import UsageError
 from bpkit.limits import CREDENTIAL_HELPER_SECONDS
+from bpkit.text import seconds
 
 #: How long a docker credential helper may take (some talk to a keychain daemon).
 HELPER_TIMEOUT = CREDENTIAL_HELPER_SECONDS
@@ -237,7 +238,7 @@ def _from_helper(
             )
         except subprocess.TimeoutExpired:
             raise UsageError(
-                f"{name} did not answer within {HELPER_TIMEOUT:g} s for {host}"
+                f"{name} did not answer within {seconds(HELPER_TIMEOUT)} for {host}"
             ) from None
         except OSError as exc:
             raise UsageError(f"cannot run {name}: {exc.strerror}") from None

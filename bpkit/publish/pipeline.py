@@ -25,6 +25,9 @@ from bpkit.publish.options import DEFAULT_JOBS
 from bpkit.publish.targets import LayoutPublisher, PublishTarget, RegistryPublisher
 from bpkit.source.model import Blueprint
 
+RetryHook = Callable[[str, str, float, str], None]  # (host, doing, seconds, why)
+RequestHook = Callable[[str, str, "int | None"], None]  # (method, path, status or None)
+
 __all__ = ["DEFAULT_JOBS", "OK_STATUSES", "Destination", "Outcome", "Status", "prepare",
            "push_all"]
 
@@ -53,8 +56,11 @@ class Outcome:
 class _Targets:
     """One target per thread: registry sessions are not thread-safe."""
 
-    def __init__(self, dest: Destination) -> None:
+    def __init__(self, dest: Destination, on_retry: RetryHook | None = None,
+                 on_request: RequestHook | None = None) -> None:
         self.dest = dest
+        self.on_retry = on_retry
+        self.on_request = on_request
         self._local = threading.local()
         self._all: list[PublishTarget] = []
         self._lock = threading.Lock()
@@ -72,7 +78,8 @@ class _Targets:
                 target = RegistryPublisher(registry.RegistryTarget(
                     self.ref, credentials=self.dest.credentials,
                     plain_http=self.dest.plain_http, ca_file=self.dest.ca_file,
-                    retry_budget=self.dest.retry_budget))
+                    retry_budget=self.dest.retry_budget, on_retry=self.on_retry,
+                    on_request=self.on_request))
             else:
                 from bpkit.oci.layout import LayoutTarget
 
@@ -116,9 +123,15 @@ def push_all(
     packages: Sequence[Package], dest: Destination, *, force: bool = False,
     dry_run: bool = False, jobs: int = DEFAULT_JOBS,
     on_done: Callable[[Outcome], None] | None = None,
+    on_retry: RetryHook | None = None, on_request: RequestHook | None = None,
 ) -> list[Outcome]:
-    """Push (or, with dry_run, only check) every package; never raises for one failure."""
-    targets = _Targets(dest)
+    """Push (or, with dry_run, only check) every package; never raises for one failure.
+
+    The hooks are called on the thread pushing the blueprint, and `on_done`
+    on that same thread once it is done, so a caller can tell whose
+    retries and requests it sees (see bpkit.cli.publish).
+    """
+    targets = _Targets(dest, on_retry, on_request)
 
     def one(package: Package) -> Outcome:
         outcome = _push_one(targets, package, force=force, dry_run=dry_run)
