@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bpkit.errors import RegistryError
 from bpkit.text import seconds
 from tests.helpers.cli import Run, invoke
 from tests.test_publish_unit import URL, FakeRegistry, fake  # noqa: F401 - the fixture
@@ -123,8 +124,7 @@ def test_groups_and_annotations_under_actions(
 
 def test_quiet_under_actions_keeps_only_the_annotations(
         monorepo: Path, fake: FakeRegistry, runner: dict[str, str]) -> None:  # noqa: F811
-    fake.fail["bp-flux"] = __import__("bpkit.errors").errors.RegistryError(
-        "registry.example: uploading a blob failed: HTTP 500")
+    fake.fail["bp-flux"] = RegistryError("registry.example: uploading a blob failed: HTTP 500")
     r = publish("--all", "-q", env=runner)
     assert r.code == 1
     assert r.err.splitlines() == [
@@ -224,7 +224,6 @@ def test_registry_target_tells_on_retry_before_each_pause() -> None:
 
 def test_a_shortened_budget_is_shown_rounded() -> None:
     """push_settled gives a second attempt what is left of the budget, e.g. 9.65111 s."""
-    from bpkit.errors import RegistryError
     from tests.test_registry_unit import FakeSession, FakeTime, artifact, status, target
 
     session, clock = FakeSession(), FakeTime()
