@@ -171,10 +171,14 @@ class _Log:
 
     def _take(self, blueprint: str | None) -> list[Problem]:
         """The lint problems in one blueprint's folder (None: all left), taken out of the list."""
-        prefix = "" if blueprint is None else blueprint.rstrip("/") + "/"
+        folder = None if blueprint is None else blueprint.rstrip("/")
+
+        def inside(p: Problem) -> bool:
+            return folder is None or p.path == folder or p.path.startswith(folder + "/")
+
         with self._lock:
-            mine = [p for p in self._problems if p.path.startswith(prefix)]
-            self._problems = [p for p in self._problems if not p.path.startswith(prefix)]
+            mine = [p for p in self._problems if inside(p)]
+            self._problems = [p for p in self._problems if not inside(p)]
         return sorted(mine, key=lambda p: p.sort_key())
 
     def finish(self) -> None:
