@@ -3,21 +3,25 @@
 # taken from the action's inputs. The inputs arrive as environment
 # variables, never spliced into the script, so no input can inject shell.
 #
-# Environment: BPKIT (the command install.sh installed), INPUT_COMMAND,
+# Environment: BPKIT (the command install.sh installed), INPUT_COMMAND
+# (lint, changed, publish, verify, render [flux], upstream lock|fetch),
 # INPUT_PATHS (whitespace-separated), INPUT_BASE, INPUT_HEAD, INPUT_FORMAT,
 # INPUT_REGISTRY, INPUT_STRICT, INPUT_SARIF_FILE, INPUT_PER_JOB,
 # INPUT_DRY_RUN, INPUT_ARGS (more arguments, split like a shell would,
 # without running one), INPUT_OUTPUT_FILE (a copy of standard output).
-# bpkit itself writes matrix=, count=, ref=, digest=, results= ... to
-# $GITHUB_OUTPUT; the action's outputs read them from there.
+# bpkit itself writes matrix=, count= (changed) and results= (always a
+# JSON list), plus ref=, digest=, version= for exactly one blueprint
+# (publish) to $GITHUB_OUTPUT; the action's outputs read them from there.
 set -euo pipefail
 
 bpkit="${BPKIT:-bpkit}"
 command="${INPUT_COMMAND:-}"
 case "$command" in
-  lint|changed|publish|verify|render) ;;
+  lint|changed|publish|verify) words=("$command") ;;
+  render|"render flux") words=(render flux) ;;
+  "upstream lock"|"upstream fetch") words=(upstream "${command#upstream }") ;;
   *)
-    printf 'bpkit action: unknown command %q (one of: lint changed publish verify render)\n' "$command" >&2
+    printf 'bpkit action: unknown command %q (one of: lint, changed, publish, verify, render, upstream lock, upstream fetch)\n' "$command" >&2
     exit 2 ;;
 esac
 
@@ -32,7 +36,7 @@ option() { # VALUE OPTION: add OPTION VALUE when VALUE is set
   if [ -n "$1" ]; then args+=("$2" "$1"); fi
 }
 
-args=("$command")
+args=("${words[@]}")
 option "${INPUT_BASE:-}" --base
 option "${INPUT_HEAD:-}" --head
 option "${INPUT_FORMAT:-}" --format

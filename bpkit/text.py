@@ -350,3 +350,15 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     out = _BARE_USERINFO.sub(lambda m: mask + "@", out)
     out = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)} {mask}", out)
     return _SECRET_FIELD.sub(lambda m: m.group(1) + mask, out)
+
+
+def seconds(value: float) -> str:
+    """A duration as a person reads it: "30 s", "9.7 s", "0.25 s" (never "9.65111 s")."""
+    value = max(0.0, float(value))
+    if value >= 10:
+        shown = f"{value:.0f}"
+    elif value >= 1 or value == 0:
+        shown = f"{value:.1f}".removesuffix(".0")
+    else:
+        shown = f"{value:.2g}"
+    return f"{shown} s"

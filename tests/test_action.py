@@ -236,6 +236,43 @@ def test_inputs_become_options(tmp_path: Path) -> None:
     assert proc.stdout.splitlines() == ["publish", "--registry", "oci://r/ns", "--dry-run"]
 
 
+@pytest.mark.parametrize(("inputs", "argv"), [
+    ({"command": "verify", "paths": "oci://r/ns/bp-a:1.0.0 oci:dist/oci:bp-b:1.0.0",
+      "format": "json"}, ["verify", "--format", "json", "--", "oci://r/ns/bp-a:1.0.0",
+                          "oci:dist/oci:bp-b:1.0.0"]),
+    ({"command": "render", "registry": "oci://r/ns", "args": "--out deploy"},
+     ["render", "flux", "--registry", "oci://r/ns", "--out", "deploy"]),
+    ({"command": "render flux", "paths": "platform/flux"},
+     ["render", "flux", "--", "platform/flux"]),
+    ({"command": "upstream lock", "args": "--check"}, ["upstream", "lock", "--check"]),
+    ({"command": "upstream fetch", "paths": "platform"}, ["upstream", "fetch", "--", "platform"]),
+])
+def test_verify_render_and_upstream_commands(tmp_path: Path, inputs: dict[str, str],
+                                             argv: list[str]) -> None:
+    proc = run_sh(tmp_path, **inputs)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == argv
+
+
+def test_the_new_commands_run_the_real_bpkit(tmp_path: Path) -> None:
+    """run.sh's argument lists are ones bpkit itself accepts (render, upstream lock --check)."""
+    import sys
+
+    real = Path(sys.executable).parent / "bpkit"
+    mono = make_monorepo(tmp_path / "mono")
+    env = {"PATH": os.environ["PATH"], "BPKIT": str(real), "HOME": str(tmp_path),
+           "BPKIT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([str(REPO / "action" / "run.sh")], cwd=mono, timeout=120, check=False,
+                          env={**env, "INPUT_COMMAND": "render", "INPUT_PATHS": "platform/flux"},
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "kind: HelmRelease" in proc.stdout
+    proc = subprocess.run([str(REPO / "action" / "run.sh")], cwd=mono, timeout=120, check=False,
+                          env={**env, "INPUT_COMMAND": "verify", "INPUT_PATHS": "nothing.tgz"},
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "nothing.tgz" in proc.stderr
+
+
 def test_args_split_like_a_shell_without_running_anything(tmp_path: Path) -> None:
     proc = run_sh(tmp_path, command="publish",
                   args="--tag 'platform/flux/v1.0.0' --layout \"a b\" $(touch pwned) `touch x` *")
@@ -249,8 +286,10 @@ def test_args_split_like_a_shell_without_running_anything(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("inputs", "message"), [
-    ({"command": "deploy"}, "bpkit action: unknown command deploy (one of: lint changed "
-                            "publish verify render)"),
+    ({"command": "deploy"}, "bpkit action: unknown command deploy (one of: lint, changed, "
+                            "publish, verify, render, upstream lock, upstream fetch)"),
+    ({"command": "upstream"}, "bpkit action: unknown command upstream (one of:"),
+    ({"command": "upstream rm"}, "bpkit action: unknown command upstream\\ rm (one of:"),
     ({"command": ""}, "bpkit action: unknown command ''"),
     ({"command": "lint", "strict": "yes"}, "bpkit action: input strict must be true or false, "
                                            "not yes"),

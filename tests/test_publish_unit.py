@@ -53,6 +53,7 @@ class FakeRegistry:
         self.stored: dict[str, bytes] = {}  # digest -> manifest or blob bytes
         self.fail: dict[str, BaseException] = {}
         self.fail_times: dict[str, int] = {}  # how many calls fail; absent: all of them
+        self.retries: dict[str, list[str]] = {}  # name -> reasons told to on_retry per call
         self.calls: dict[str, int] = {}
         self.budgets: list[float] = []
         self.delay = 0.0
@@ -69,10 +70,13 @@ class FakeTarget:
 
     def __init__(self, ref: Any, *, credentials: Any = None, plain_http: bool | None = None,
                  ca_file: str | None = None, retry_budget: float = 30.0,
-                 cancel: threading.Event | None = None) -> None:
+                 cancel: threading.Event | None = None, on_retry: Any = None,
+                 on_request: Any = None) -> None:
         self.ref = ref
         self.cancel = cancel or threading.Event()
         self.notes: list[str] = []
+        self.on_retry = on_retry
+        self.on_request = on_request
         self.kwargs = {"credentials": credentials, "plain_http": plain_http,
                        "ca_file": ca_file, "retry_budget": retry_budget}
         self.retry_budget = retry_budget
@@ -92,6 +96,12 @@ class FakeTarget:
             calls = self.registry.calls[artifact.name] = self.registry.calls.get(
                 artifact.name, 0) + 1
             self.registry.budgets.append(self.retry_budget)
+        if self.on_request is not None:
+            self.on_request("HEAD", f"/v2/openova-io/{artifact.name}/manifests/{artifact.tag}",
+                            200)
+        for reason in self.registry.retries.get(artifact.name, ()):
+            if self.on_retry is not None:
+                self.on_retry(self.ref.host, "checking the tag", 2.0, reason)
         error = self.registry.fail.get(artifact.name)
         if error is not None and calls <= self.registry.fail_times.get(artifact.name, calls):
             raise error
@@ -405,37 +415,59 @@ def test_table() -> None:
     assert report_publish.table(rows, URL, dry_run=True).endswith(f"1 of 2 checked against {URL}")
 
 
+def outputs_of(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+
+
 def test_github_output_single(tmp_path: Path) -> None:
     out, summary = tmp_path / "out", tmp_path / "summary"
     out.write_text("earlier=1\n")
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)}
-    report_publish.write_github([outcome("flux")], env)
-    assert out.read_text().splitlines() == [
-        "earlier=1",  # appended, never truncated
-        "ref=ghcr.io/openova-io/bp-flux:1.0.0",
-        "digest=sha256:" + "a" * 64,
-        "version=1.0.0",
-    ]
+    report_publish.write_github([outcome("flux")], env, single=True)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "earlier=1"  # appended, never truncated
+    assert [line.split("=", 1)[0] for line in lines[1:]] == ["results", "ref", "digest",
+                                                             "version"]
+    values = outputs_of(out)
+    assert json.loads(values["results"]) == [{
+        "blueprint": "platform/flux", "name": "bp-flux", "version": "1.0.0",
+        "reference": "ghcr.io/openova-io/bp-flux:1.0.0", "digest": "sha256:" + "a" * 64,
+        "status": "published", "ok": True}]
+    assert (values["ref"], values["digest"], values["version"]) == (
+        "ghcr.io/openova-io/bp-flux:1.0.0", "sha256:" + "a" * 64, "1.0.0")
     assert summary.read_text().splitlines() == [
         "### bpkit publish", "", "| Blueprint | Version | Status | Digest |", "|---|---|---|---|",
-        f"| `bp-flux` | 1.0.0 | published | `sha256:{'a' * 64}` |",
+        f"| bp-flux | 1.0.0 | published | sha256:{'a' * 64} |",
     ]
 
 
-def test_github_output_several_lists_only_successes(tmp_path: Path) -> None:
+def test_github_output_single_that_failed_has_empty_scalars(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report_publish.write_github([outcome("flux", "refused", message="already holds X")],
+                                {"GITHUB_OUTPUT": str(out)}, single=True)
+    values = outputs_of(out)
+    assert (values["ref"], values["digest"], values["version"]) == ("", "", "1.0.0")
+    assert json.loads(values["results"])[0]["ok"] is False
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_github_output_several_is_always_a_list(tmp_path: Path, count: int) -> None:
+    """Asked for several (--all, a folder): a list, even when it holds one or none."""
     out, summary = tmp_path / "out", tmp_path / "summary"
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)}
     rows = [outcome("flux"), outcome("cilium", "unchanged", "sha256:" + "b" * 64),
-            outcome("gitea", "failed", message="registry down")]
-    report_publish.write_github(rows, env)
-    values = dict(line.split("=", 1) for line in out.read_text().splitlines())
-    assert json.loads(values["ref"]) == ["ghcr.io/openova-io/bp-flux:1.0.0",
-                                         "ghcr.io/openova-io/bp-cilium:1.0.0"]
-    assert json.loads(values["digest"]) == ["sha256:" + "a" * 64, "sha256:" + "b" * 64]
-    assert json.loads(values["version"]) == ["1.0.0", "1.0.0"]
-    text = summary.read_text()
-    assert "| `bp-gitea` | 1.0.0 | **failed** | `sha256:" in text
-    assert text.rstrip().endswith("- `bp-gitea`: registry down")
+            outcome("gitea", "failed", message="registry down | <b>x</b>")][:count]
+    report_publish.write_github(rows, env, single=False)
+    values = outputs_of(out)
+    assert set(values) == {"results"}
+    results = json.loads(values["results"])
+    assert [(r["name"], r["status"], r["ok"]) for r in results] == [
+        (o.name, o.status, o.ok) for o in rows]
+    if count == 3:
+        text = summary.read_text()
+        assert "| bp-gitea | 1.0.0 | **failed** | sha256:" in text
+        # Outside text cannot break the table or inject HTML.
+        assert text.rstrip().endswith("- bp-gitea: registry down \\| &lt;b&gt;x&lt;/b&gt;")
 
 
 def test_no_github_files_without_the_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -537,7 +569,12 @@ def test_command_publishes_to_the_default_layout(monorepo: Path) -> None:
     r = bpkit("publish", "--all", cwd=monorepo)
     assert r.code == 0, r.err
     assert r.lines[-1] == f"2 of 2 published to OCI layout {monorepo / 'dist' / 'oci'}"
-    assert r.err == ""  # no progress lines when stderr is not a terminal
+    # One line per finished blueprint on stderr, a terminal or not (a CI log).
+    assert sorted(r.err.splitlines()) == ["  ok bp-cert-manager:1.0.0 published",
+                                          "  ok bp-flux:1.0.0 published"]
+    quiet = bpkit("publish", "--all", "-q", cwd=monorepo)
+    assert quiet.code == 0 and quiet.err == ""
+    assert quiet.lines[-1] == f"2 of 2 published to OCI layout {monorepo / 'dist' / 'oci'}"
     index = json.loads((monorepo / "dist" / "oci" / "index.json").read_text())
     assert len(index["manifests"]) == 2
 

@@ -32,3 +32,16 @@ def print_problems(problems: Sequence[Problem]) -> None:
     lines = text.rstrip("\n").splitlines()[:-1]
     for line in lines:
         stream.write(line + "\n")
+
+
+def rooted(problems: Sequence[Problem], root: Path) -> list[Problem]:
+    """Problems with paths relative to the repository root (GitHub resolves them from there)."""
+    out = []
+    for p in problems:
+        absolute = Path(p.path).absolute()
+        try:
+            path = absolute.relative_to(root).as_posix()
+        except ValueError:
+            path = p.path
+        out.append(Problem(path, p.line, p.col, p.rule, p.level, p.message))
+    return out

@@ -7,12 +7,10 @@ import io
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import click
 
 from bpkit.errors import EXIT_OK, EXIT_PROBLEMS
-from bpkit.problem import Problem
 from bpkit.report.lint import FORMATS
 
 
@@ -26,6 +24,8 @@ from bpkit.report.lint import FORMATS
                    "with REF (pull requests).")
 @click.option("--sarif-file", type=click.Path(dir_okay=False),
               help="Also write SARIF 2.1.0 to this file (for code-scanning upload).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Only the problems: no summary line (text and github formats).")
 @click.option("--fix", is_flag=True,
               help="First turn umbrella charts into wrappers where that is mechanical "
                    "(a single dependencies: entry becomes the upstream block; values move to "
@@ -34,14 +34,14 @@ from bpkit.report.lint import FORMATS
               help="Neither read nor write the lint cache ($BPKIT_CACHE_DIR/lint, else "
                    ".bpkit_cache/ at the repository root).")
 def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None,
-         sarif_file: str | None, fix: bool, no_cache: bool) -> None:
+         sarif_file: str | None, quiet: bool, fix: bool, no_cache: bool) -> None:
     """Check blueprints: PATHS are folders of blueprints, blueprint folders, or files in one.
 
     With no PATHS: platform/ and products/ under the repository root.
     Unchanged blueprint folders are not parsed again: what they contributed
     is kept in the lint cache, and the results are the same without it.
     """
-    from bpkit.cli._common import settings_here
+    from bpkit.cli._common import rooted, settings_here
     from bpkit.lint.engine import lint_paths, owning_blueprint
     from bpkit.lint.rules import RULES
     from bpkit.report import lint as report
@@ -78,13 +78,18 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
     problems = result.problems
     if fmt in ("github", "sarif"):
         # GitHub resolves annotation and SARIF paths from the repository root.
-        problems = _rooted(problems, settings.root)
+        problems = rooted(problems, settings.root)
     report.render(fmt, problems, RULES, summary,
-                  color=report.use_color(sys.stdout, os.environ), stream=stream)
+                  color=report.use_color(sys.stdout, os.environ), stream=stream, quiet=quiet)
     if sarif_file:
         with open(sarif_file, "w", encoding="utf-8") as fh:
-            report.render("sarif", _rooted(result.problems, settings.root), RULES, summary,
+            report.render("sarif", rooted(result.problems, settings.root), RULES, summary,
                           color=False, stream=fh)
+    if os.environ.get("GITHUB_ACTIONS") == "true" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from bpkit.report.github import write_summary
+
+        write_summary(report.markdown_summary(rooted(result.problems, settings.root), summary),
+                      os.environ)
     sys.exit(EXIT_PROBLEMS if result.failed(strict) else EXIT_OK)
 
 
@@ -102,15 +107,3 @@ def _fix(paths: Sequence[str], settings: object) -> None:
             click.echo(printable(f"fixed: {line}"), err=True)
         for line in done.left:
             click.echo(printable(f"not fixed: {line}"), err=True)
-
-
-def _rooted(problems: Sequence[Problem], root: Path) -> list[Problem]:
-    out = []
-    for p in problems:
-        absolute = Path(p.path).absolute()
-        try:
-            path = absolute.relative_to(root).as_posix()
-        except ValueError:
-            path = p.path
-        out.append(Problem(path, p.line, p.col, p.rule, p.level, p.message))
-    return out

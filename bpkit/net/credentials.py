@@ -39,7 +39,7 @@ from typing import Any
 from bpkit.errors import UsageError
 from bpkit.limits import CREDENTIAL_FILE_MAX_BYTES, CREDENTIAL_HELPER_SECONDS
 from bpkit.net.http import loads_json
-from bpkit.text import decoded, outside, show_path
+from bpkit.text import decoded, outside, seconds, show_path
 
 #: How long a docker credential helper may take (some talk to a keychain daemon).
 HELPER_TIMEOUT = CREDENTIAL_HELPER_SECONDS
@@ -280,7 +280,7 @@ def _from_helper(
             )
         except subprocess.TimeoutExpired:
             raise UsageError(
-                f"{name} did not answer within {HELPER_TIMEOUT:g} s for {host}"
+                f"{name} did not answer within {seconds(HELPER_TIMEOUT)} for {host}"
             ) from None
         except OSError as exc:
             raise UsageError(f"cannot run {name}: {exc.strerror}") from None

@@ -63,7 +63,7 @@ from bpkit.net.http import (
     watching,
 )
 from bpkit.oci.reference import is_loopback_host
-from bpkit.text import one_line, printable, redact
+from bpkit.text import one_line, printable, redact, seconds
 
 __all__ = ["ChartVersion", "HelmRepoClient", "RepoIndex", "basic_credentials", "verify_setting"]
 
@@ -457,7 +457,7 @@ class HelmRepoClient:
                 except requests.exceptions.RequestException as exc:
                     if fired.fired is not None:
                         raise UpstreamError(f"{self._show(key)}: {what}: not complete within "
-                                            f"{self.deadline:g} s; giving up") from None
+                                            f"{seconds(self.deadline)}; giving up") from None
                     raise self._classify(key, exc, url) from None
                 finally:
                     if self.on_request is not None:
@@ -502,7 +502,7 @@ class HelmRepoClient:
             chunks.append(chunk)
             if self._clock() - started > self.deadline:
                 raise UpstreamError(f"{shown}: {what}: not complete within "
-                                    f"{self.deadline:g} s; giving up")
+                                    f"{seconds(self.deadline)}; giving up")
         return b"".join(chunks)
 
     # -- retry and classification -------------------------------------------------
@@ -522,7 +522,7 @@ class HelmRepoClient:
                     tries = "1 attempt" if attempt == 1 else f"{attempt} attempts"
                     raise UpstreamError(
                         f"{self._show(key)}: {doing} failed after {tries} within the "
-                        f"{self.retry_budget:g} s retry budget: {exc.reason}") from None
+                        f"{seconds(self.retry_budget)} retry budget: {exc.reason}") from None
                 self._sleep(min(delay, left))
 
     def _classify(self, key: str, exc: BaseException, url: str) -> Exception:
@@ -541,9 +541,9 @@ class HelmRepoClient:
         if any(type(e).__name__ in ("NameResolutionError", "gaierror") for e in chain):
             return UpstreamError(f"{shown}: cannot connect to {target}: host name not found")
         if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return Transient(f"no connection to {target} within {self.timeout[0]:g} s")
+            return Transient(f"no connection to {target} within {seconds(self.timeout[0])}")
         if isinstance(exc, requests.exceptions.ReadTimeout):
-            return Transient(f"no answer from {target} within {self.timeout[1]:g} s")
+            return Transient(f"no answer from {target} within {seconds(self.timeout[1])}")
         if isinstance(exc, (requests.exceptions.ConnectionError,
                             requests.exceptions.ChunkedEncodingError)) or any(
                 isinstance(e, (ConnectionResetError, BrokenPipeError)) for e in chain):

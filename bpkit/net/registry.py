@@ -93,7 +93,7 @@ from bpkit.net.http import (
 )
 from bpkit.oci.artifact import MANIFEST_MEDIA_TYPE, Artifact, same_release, sha256_digest
 from bpkit.oci.reference import DIGEST_RE, TAG_RE, RegistryRef, is_loopback_host, parse_registry
-from bpkit.text import outside
+from bpkit.text import outside, seconds
 
 if TYPE_CHECKING:
     from bpkit.net.credentials import Credentials
@@ -119,6 +119,9 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 #: What the body of an answer is for: its cap, and whether a longer one is an error.
 BodyKind = Literal["manifest", "token", "other"]
+
+RetryHook = Callable[[str, str, float, str], None]
+"""Called before each retry's pause with (host, what was being done, seconds, why)."""
 
 
 # --------------------------------------------------------------------------- results
@@ -168,6 +171,7 @@ class RegistryTarget:
         connect_timeout: float = CONNECT_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
         on_request: RequestHook | None = None,
+        on_retry: RetryHook | None = None,
         session: Any = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -192,6 +196,7 @@ class RegistryTarget:
         self.timeout = (connect_timeout, read_timeout)
         self.on_request = on_request
         self.notes: list[str] = []  # one-line notes: malformed headers treated as absent
+        self.on_retry = on_retry
         self._credentials = credentials
         self._cancel = cancel if cancel is not None else threading.Event()
         self._sleep = sleep
@@ -589,12 +594,16 @@ class RegistryTarget:
                 too_long = exc.retry_after is not None and exc.retry_after > left
                 if left <= 0 or too_long:
                     tries = "1 attempt" if attempt == 1 else f"{attempt} attempts"
-                    wait = f"; it asked to wait {exc.retry_after:g} s" if too_long else ""
+                    wait = (f"; it asked to wait {seconds(exc.retry_after)}"
+                            if exc.retry_after is not None and too_long else "")
                     raise RegistryError(
                         f"{self.ref.host}: {doing} failed after {tries} within the "
-                        f"{self.retry_budget:g} s retry budget: {exc.reason}{wait}"
+                        f"{seconds(self.retry_budget)} retry budget: {exc.reason}{wait}"
                     ) from None
-                self.pause(min(delay, left))
+                pause = min(delay, left)
+                if self.on_retry is not None:
+                    self.on_retry(self.ref.host, doing, pause, exc.reason)
+                self.pause(pause)
 
     # -- one HTTP request -------------------------------------------------------
 
@@ -794,9 +803,9 @@ class RegistryTarget:
         if any(type(e).__name__ in ("NameResolutionError", "gaierror") for e in chain):
             return RegistryError(f"cannot connect to {target}: host name not found")
         if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return Transient(f"no connection to {target} within {self.timeout[0]:g} s")
+            return Transient(f"no connection to {target} within {seconds(self.timeout[0])}")
         if isinstance(exc, requests.exceptions.ReadTimeout):
-            return Transient(f"no answer from {target} within {self.timeout[1]:g} s")
+            return Transient(f"no answer from {target} within {seconds(self.timeout[1])}")
         dropped = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
         if any(isinstance(e, ConnectionResetError) for e in chain):
             return Transient(f"connection reset by {target}")

@@ -26,6 +26,9 @@ from bpkit.publish.targets import LayoutPublisher, PublishTarget, RegistryPublis
 from bpkit.source.model import Blueprint
 from bpkit.text import outside
 
+RetryHook = Callable[[str, str, float, str], None]  # (host, doing, seconds, why)
+RequestHook = Callable[[str, str, "int | None"], None]  # (method, path, status or None)
+
 __all__ = ["DEFAULT_JOBS", "OK_STATUSES", "Destination", "Outcome", "Status", "prepare",
            "push_all"]
 
@@ -59,8 +62,11 @@ class Outcome:
 class _Targets:
     """One target per thread: registry sessions are not thread-safe."""
 
-    def __init__(self, dest: Destination) -> None:
+    def __init__(self, dest: Destination, on_retry: RetryHook | None = None,
+                 on_request: RequestHook | None = None) -> None:
         self.dest = dest
+        self.on_retry = on_retry
+        self.on_request = on_request
         self._local = threading.local()
         self._all: list[PublishTarget] = []
         self._lock = threading.Lock()
@@ -79,7 +85,8 @@ class _Targets:
                 target = RegistryPublisher(registry.RegistryTarget(
                     self.ref, credentials=self.dest.credentials,
                     plain_http=self.dest.plain_http, ca_file=self.dest.ca_file,
-                    retry_budget=self.dest.retry_budget, cancel=self.cancel))
+                    retry_budget=self.dest.retry_budget, cancel=self.cancel,
+                    on_retry=self.on_retry, on_request=self.on_request))
             else:
                 from bpkit.oci.layout import LayoutTarget
 
@@ -137,6 +144,7 @@ def push_all(
     packages: Sequence[Package], dest: Destination, *, force: bool = False,
     dry_run: bool = False, jobs: int = DEFAULT_JOBS,
     on_done: Callable[[Outcome], None] | None = None,
+    on_retry: RetryHook | None = None, on_request: RequestHook | None = None,
 ) -> list[Outcome]:
     """Push (or, with dry_run, only check) every package; never raises for one failure.
 
@@ -144,8 +152,12 @@ def push_all(
     workers blocked in a request or a pause return within milliseconds,
     drops the pushes not yet started, and re-raises: a tag is only ever
     moved by one complete manifest PUT, so nothing is left half-published.
+
+    The hooks are called on the thread pushing the blueprint, and `on_done`
+    on that same thread once it is done, so a caller can tell whose
+    retries and requests it sees (see bpkit.cli.publish).
     """
-    targets = _Targets(dest)
+    targets = _Targets(dest, on_retry, on_request)
 
     def one(package: Package) -> Outcome:
         if targets.cancel.is_set():

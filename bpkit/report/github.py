@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bpkit.text import UNPRINTABLE
+from bpkit.text import UNPRINTABLE, printable
 
 # Control and bidi characters escaped, keeping line breaks for the runner to encode.
 _UNPRINTABLE_KEEP_LINES = {**UNPRINTABLE, 0x0A: "\n", 0x0D: "\r"}
@@ -29,6 +29,24 @@ def escape_github_data(text: str) -> str:
 def escape_github_property(text: str) -> str:
     """Escape a workflow command's property value (`file=`, `title=`)."""
     return escape_github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+# What Markdown (GitHub's flavour, HTML allowed) would read as markup inside a
+# line (table cells and list items never start with outside text).
+_MARKDOWN_SPECIAL = {ord(c): f"\\{c}" for c in "\\`*_[]|~"}
+_MARKDOWN_SPECIAL.update({ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;"})
+
+
+def escape_markdown(text: str) -> str:
+    """Outside text as literal Markdown: one line, no markup, no HTML, no table cell break."""
+    return printable(text).translate(_MARKDOWN_SPECIAL)
+
+
+def command(name: str, message: str, **properties: str | int) -> str:
+    """One workflow command line, e.g. `::error file=a.yaml,line=3::message`, escaped."""
+    props = ",".join(f"{key}={escape_github_property(str(value))}"
+                     for key, value in properties.items())
+    return f"::{name}{' ' + props if props else ''}::{escape_github_data(message)}"
 
 
 def write_outputs(values: Mapping[str, str], env: Mapping[str, str]) -> bool:

@@ -88,7 +88,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bpkit import __version__
 from bpkit.errors import UsageError
 from bpkit.problem import Level, Problem
-from bpkit.report.github import escape_github_data, escape_github_property
+from bpkit.report.github import escape_github_data, escape_github_property, escape_markdown
 from bpkit.text import printable
 
 if TYPE_CHECKING:
@@ -175,10 +175,12 @@ def render(
     *,
     color: bool,
     stream: TextIO,
+    quiet: bool = False,
 ) -> None:
     """Write the whole report for `problems` to `stream` in format `fmt`.
 
     `color` only affects `text`; machine formats never carry ANSI codes.
+    `quiet` leaves out the summary line of `text` and `github` (only problems).
     """
     reported = _reported(problems)
     if fmt == "text":
@@ -191,6 +193,8 @@ def render(
         out = _dump_json(sarif_document(reported, rules))
     else:
         raise UsageError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
+    if quiet and fmt in ("text", "github"):
+        out = "".join(out.splitlines(keepends=True)[:-1])  # the summary is the last line
     stream.write(out)
 
 
@@ -302,18 +306,42 @@ def json_document(problems: Sequence[Problem], summary: Summary) -> dict[str, An
 # --- github ---------------------------------------------------------------
 
 
+def github_line(p: Problem) -> str:
+    """One problem as an `::error`/`::warning` workflow command (an annotation)."""
+    props = [f"file={escape_github_property(p.path)}"]
+    if p.line > 0:
+        props.append(f"line={p.line}")
+        if p.col > 0:
+            props.append(f"col={p.col}")
+    props.append(f"title={escape_github_property(p.rule)}")
+    return f"::{p.level.value} {','.join(props)}::{escape_github_data(p.message)}"
+
+
 def format_github(problems: Sequence[Problem], summary: Summary) -> str:
     """One `::error`/`::warning` workflow command per problem, then the summary."""
-    lines = []
-    for p in _reported(problems):
-        props = [f"file={escape_github_property(p.path)}"]
-        if p.line > 0:
-            props.append(f"line={p.line}")
-            if p.col > 0:
-                props.append(f"col={p.col}")
-        props.append(f"title={escape_github_property(p.rule)}")
-        lines.append(f"::{p.level.value} {','.join(props)}::{escape_github_data(p.message)}")
+    lines = [github_line(p) for p in _reported(problems)]
     lines.append(printable(summary_line(problems, summary)))
+    return "\n".join(lines) + "\n"
+
+
+#: Problems listed in the job summary; the annotations and the log have them all.
+MARKDOWN_LIMIT = 50
+
+
+def markdown_summary(problems: Sequence[Problem], summary: Summary,
+                     limit: int = MARKDOWN_LIMIT) -> str:
+    """The job summary (`$GITHUB_STEP_SUMMARY`): the verdict, then a table of problems."""
+    reported = _reported(problems)
+    lines = ["### bpkit lint", "", escape_markdown(summary_line(problems, summary))]
+    if reported:
+        lines += ["", "| File | Line | Level | Rule | Message |", "|---|---|---|---|---|"]
+        for p in reported[:limit]:
+            line = f"{p.line}:{p.col}" if p.col else str(p.line) if p.line else ""
+            lines.append(f"| {escape_markdown(p.path)} | {line} | {p.level.value} | "
+                         f"{escape_markdown(p.rule)} | {escape_markdown(p.message)} |")
+        if len(reported) > limit:
+            lines += ["", f"... and {len(reported) - limit} more (see the annotations "
+                          "and the log)"]
     return "\n".join(lines) + "\n"
 
 

@@ -13,8 +13,11 @@ header treated as absent). Outside text in the table, the progress lines
 and the job summary (chart names, versions from Chart.yaml, registry
 messages) is escaped: it cannot move the cursor or forge lines.
 
-Under GitHub Actions, step outputs `ref`, `digest` and `version`: plain
-values for one blueprint, JSON lists of the successes for several.
+Under GitHub Actions, step outputs keep one type whatever the count:
+`results` is always a JSON list, one entry per blueprint asked for
+(blueprint, name, version, reference, digest, status, ok); `ref`,
+`digest` and `version` are plain strings, written only when exactly one
+blueprint was asked for (a name or --tag; empty when it did not publish).
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bpkit.publish.pipeline import Outcome
-from bpkit.report.github import write_outputs, write_summary
-from bpkit.text import outside
+from bpkit.report.github import command, escape_markdown, write_outputs, write_summary
+from bpkit.text import outside, printable, seconds
 
 JSON_VERSION = 1
 
@@ -78,21 +81,63 @@ def table(outcomes: Sequence[Outcome], where: str, dry_run: bool) -> str:
 
 
 def progress_line(outcome: Outcome) -> str:
-    """One finished blueprint, for a terminal's progress display."""
+    """One finished blueprint, for the progress display (a terminal or a CI log)."""
     mark = "ok" if outcome.ok else "!!"
     return f"  {mark} {_cell(outcome.name)}:{_cell(outcome.version)} {outcome.status}"
 
 
-def write_github(outcomes: Sequence[Outcome], env: Mapping[str, str]) -> None:
-    """Step outputs and a job summary when running in GitHub Actions."""
-    done = [o for o in outcomes if o.ok and o.digest]
-    if len(outcomes) == 1 and done:
-        values = {"ref": done[0].reference, "digest": done[0].digest or "",
-                  "version": done[0].version}
-    else:
-        values = {"ref": json.dumps([o.reference for o in done]),
-                  "digest": json.dumps([o.digest for o in done]),
-                  "version": json.dumps([o.version for o in done])}
+def retry_line(host: str, doing: str, delay: float, reason: str) -> str:
+    """`  HOST: checking the tag: retrying in 2 s after HTTP 503 Service Unavailable`."""
+    return printable(f"  {host}: {doing}: retrying in {seconds(delay)} after {reason}")
+
+
+def request_line(method: str, path: str, status: int | None) -> str:
+    """One HTTP request (`-v`): method, path and status (or that no answer came)."""
+    return printable(f"  {method} {path} -> {status if status is not None else 'no answer'}")
+
+
+def github_annotation(outcome: Outcome) -> str | None:
+    """`::error` for a refused or failed push (lint failures have their own annotations).
+
+    A refusal points at the blueprint's Chart.yaml: its version is what to bump.
+    """
+    if outcome.ok or outcome.status == "lint failed":
+        return None
+    title = f"bpkit publish: {outcome.name}:{outcome.version} {outcome.status}"
+    if outcome.status in ("refused", "would refuse"):
+        return command("error", outcome.message, file=f"{outcome.blueprint}/chart/Chart.yaml",
+                       title=title)
+    return command("error", outcome.message, title=title)
+
+
+def group_lines(outcome: Outcome, inner: Sequence[str]) -> list[str]:
+    """One blueprint's lines folded into a `::group::` in the Actions log."""
+    title = f"{outcome.name}:{outcome.version} {outcome.status}"
+    return [command("group", title), *inner, progress_line(outcome), command("endgroup", "")]
+
+
+def result(outcome: Outcome) -> dict[str, Any]:
+    """One entry of the `results` step output (the JSON document's, without message and notes)."""
+    row = as_dict(outcome)
+    del row["message"], row["notes"]
+    return row
+
+
+def write_github(outcomes: Sequence[Outcome], env: Mapping[str, str], *,
+                 single: bool | None = None) -> None:
+    """Step outputs and a job summary when running in GitHub Actions.
+
+    `single`: exactly one blueprint was asked for (default: one outcome).
+    """
+    if single is None:
+        single = len(outcomes) == 1
+    values = {"results": json.dumps([result(o) for o in outcomes], separators=(",", ":"))}
+    if single and len(outcomes) == 1:
+        only = outcomes[0]
+        done = only.ok and only.digest is not None
+        values.update({"ref": only.reference if done else "",
+                       "digest": (only.digest or "") if done else "",
+                       "version": only.version})
     write_outputs(values, env)
     if env.get("GITHUB_STEP_SUMMARY"):
         write_summary(summary(outcomes), env)
@@ -103,10 +148,13 @@ def summary(outcomes: Sequence[Outcome]) -> str:
     lines = ["### bpkit publish", "", "| Blueprint | Version | Status | Digest |",
              "|---|---|---|---|"]
     for o in outcomes:
-        status = o.status if o.ok else f"**{o.status}**"
-        lines.append(f"| `{_md(o.name)}` | {_md(o.version)} | {status} | "
-                     f"`{_md(o.digest or '-')}` |")
+        status = escape_markdown(o.status)
+        if not o.ok:
+            status = f"**{status}**"
+        lines.append(f"| {escape_markdown(o.name)} | {escape_markdown(o.version)} | {status} | "
+                     f"{escape_markdown(o.digest or '-')} |")
     failed = [o for o in outcomes if not o.ok]
     if failed:
-        lines += ["", *[f"- `{_md(o.name)}`: {_md(o.message)}" for o in failed]]
+        lines += ["", *[f"- {escape_markdown(o.name)}: {escape_markdown(o.message)}"
+                        for o in failed]]
     return "\n".join(lines)

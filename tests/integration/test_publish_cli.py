@@ -150,12 +150,12 @@ def test_github_outputs_and_summary(repo: Path, registry: RunningRegistry, tmp_p
     one = run(repo, "publish", "flux", "--registry", registry.url, "--format", "json", env=env)
     assert one.code == 0, one.err
     row = results(one)["bp-flux"]
-    assert out.read_text().splitlines() == [
-        f"ref={registry.host}/openova-io/bp-flux:{TAG}",
-        f"digest={row['digest']}",
-        f"version={TAG}",
-    ]
-    assert "| `bp-flux` | 1.0.0 | published |" in summary.read_text()
+    values = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert list(values) == ["results", "ref", "digest", "version"]
+    assert (values["ref"], values["digest"], values["version"]) == (
+        f"{registry.host}/openova-io/bp-flux:{TAG}", row["digest"], TAG)
+    assert [r["digest"] for r in json.loads(values["results"])] == [row["digest"]]
+    assert "| bp-flux | 1.0.0 | published |" in summary.read_text()
 
     out.unlink()
     summary.unlink()
@@ -163,16 +163,17 @@ def test_github_outputs_and_summary(repo: Path, registry: RunningRegistry, tmp_p
     assert many.code == 0, many.err
     by_name = results(many)
     values = dict(line.split("=", 1) for line in out.read_text().splitlines())
-    assert set(values) == {"ref", "digest", "version"}
-    refs, digests = json.loads(values["ref"]), json.loads(values["digest"])
-    assert refs == [f"{registry.host}/openova-io/{c}:{TAG}" for c in CHARTS]
-    assert digests == [by_name[c]["digest"] for c in CHARTS]
-    assert json.loads(values["version"]) == [TAG] * 10
+    assert set(values) == {"results"}  # one type whatever the count: no scalars
+    rows = json.loads(values["results"])
+    assert [r["reference"] for r in rows] == [f"{registry.host}/openova-io/{c}:{TAG}"
+                                              for c in CHARTS]
+    assert [r["digest"] for r in rows] == [by_name[c]["digest"] for c in CHARTS]
+    assert {r["version"] for r in rows} == {TAG} and all(r["ok"] for r in rows)
     table = summary.read_text().splitlines()
     header = table.index("| Blueprint | Version | Status | Digest |")
     assert table[header + 1] == "|---|---|---|---|"
     rows = table[header + 2 : header + 12]
-    assert [r.split("|")[1].strip(" `") for r in rows] == CHARTS
+    assert [r.split("|")[1].strip() for r in rows] == CHARTS
     assert all("| unchanged |" in r or "| published |" in r for r in rows)
 
 
@@ -381,6 +382,13 @@ def test_transient_503s_then_published(
     r, _ = _publish_through(repo, fault_proxy, "flux")
     assert r.code == 0, r.out + r.err
     assert (head.hits, post.hits, put.hits) == (2, 1, 1)
+    # Each retry is a line in the log (stderr is a pipe here, as in CI).
+    retries = [line for line in r.err.splitlines() if "retrying in" in line]
+    assert len(retries) == 4, r.err
+    assert retries[0].startswith(f"  {fault_proxy.host}: checking the tag: retrying in ")
+    assert retries[0].endswith(" s after HTTP 503 Service Unavailable")
+    assert "uploading the config blob: retrying in" in retries[2] and "HTTP 502" in retries[2]
+    assert "  ok bp-flux:1.0.0 published" in r.err.splitlines()
     row = results(r)["bp-flux"]
     assert row["status"] == "published"
     assert sha256(registry.skopeo_raw("bp-flux", TAG)) == row["digest"]
@@ -395,6 +403,8 @@ def test_429_retry_after_is_honoured(
     assert r.code == 0, r.out + r.err
     assert fault.hits == 1
     assert elapsed >= 2.0, f"Retry-After: 2 not honoured ({elapsed:.2f} s)"
+    assert (f"  {fault_proxy.host}: checking the tag: retrying in 2 s after HTTP 429"
+            in r.err), r.err
     assert results(r)["bp-flux"]["status"] == "published"
     assert registry.tags("bp-flux") == [TAG]
 
