@@ -140,7 +140,7 @@ def test_chart_pushed_by_real_helm(tmp_path: Path, registry: RunningRegistry,
     repo = f"oci://{registry.host}/{registry.namespace}"
     helmcheck.push(tgz, repo)
     root = tmp_path / "mono"
-    write_blueprint(root, "helm-made", upstream=("helm-made", "3.2.1", repo))
+    write_blueprint(root, "helm-made", upstream=("helm-made", "3.2.1", repo), locked=False)
     result = run(root, env, "lock")
     assert result.code == 0, result.err
     lock, _ = read_lock(root / "platform/helm-made/upstream.lock")
