@@ -91,6 +91,10 @@ MAX_REDIRECTS = 5
 #: A blob read back from a registry: a chart archive never holds more than Helm loads.
 OCI_MAX_BLOB_BYTES = HELM_MAX_CHART_BYTES
 
+#: A local OCI layout's index.json: one entry per release, about 300 bytes
+#: each, so 16 MiB is tens of thousands of releases.
+LAYOUT_INDEX_MAX_BYTES = 16 * 1024 * 1024
+
 # --- registry answers (bpkit.net) -------------------------------------------
 
 #: A manifest read from a registry. distribution refuses to store a larger one

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,29 @@ def test_parallel_processes_lose_nothing(tmp_path: Path) -> None:
         name, tag = ref.split(":")
         assert LayoutTarget(tmp_path).read_manifest(name, tag) == make(name).manifest
         assert digest == make(name).digest
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "big", "link"])
+def test_hostile_layout_files_are_refused_in_one_line(tmp_path: Path, kind: str) -> None:
+    # index.json that would hang (a fifo), never end (/dev/zero), eat memory,
+    # or lead elsewhere (a symlink): a one-line error naming the file, at once.
+    root = tmp_path / "oci"
+    target = LayoutTarget(root)
+    target.push(make())
+    index = root / "index.json"
+    index.unlink()
+    if kind == "fifo":
+        os.mkfifo(index)
+    elif kind == "zero":
+        index.symlink_to("/dev/zero")
+    elif kind == "big":
+        with index.open("wb") as fh:
+            fh.truncate(16 * 1024 * 1024 + 1)
+    else:
+        (tmp_path / "elsewhere.json").write_text('{"schemaVersion": 2, "manifests": []}')
+        index.symlink_to(tmp_path / "elsewhere.json")
+    with pytest.raises(RegistryError) as err:
+        target.existing_digest(make())
+    message = str(err.value)
+    assert str(index) in message and "\n" not in message
+    assert any(word in message for word in ("regular file", "limit", "symlink"))

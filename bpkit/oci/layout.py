@@ -41,12 +41,13 @@ import fcntl
 import json
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bpkit.errors import ImmutableReleaseError, PackageError, RegistryError
-from bpkit.limits import OCI_MAX_MANIFEST_BYTES
+from bpkit.limits import LAYOUT_INDEX_MAX_BYTES, OCI_MAX_BLOB_BYTES, OCI_MAX_MANIFEST_BYTES
 from bpkit.oci.artifact import MANIFEST_MEDIA_TYPE, Artifact, same_release, sha256_digest
 
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -115,11 +116,42 @@ class LayoutTarget:
 
     # -- reading -------------------------------------------------------------
 
+    @staticmethod
+    def _read(path: Path, cap: int) -> bytes:
+        """A regular file's bytes, at most `cap` of them: never a link, fifo or device.
+
+        FileNotFoundError passes through; anything else is a one-line RegistryError.
+        """
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(path, flags)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            why = "a symlink" if exc.errno == errno.ELOOP else exc.strerror
+            raise RegistryError(f"{path}: cannot read: {why}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise RegistryError(f"{path}: not a regular file")
+            if st.st_size > cap:
+                raise RegistryError(f"{path}: {st.st_size} bytes, over the {cap} byte limit")
+            data = os.read(fd, cap + 1)
+            while len(data) <= cap and (chunk := os.read(fd, cap + 1 - len(data))):
+                data += chunk
+        except OSError as exc:
+            raise RegistryError(f"{path}: cannot read: {exc.strerror}") from None
+        finally:
+            os.close(fd)
+        if len(data) > cap:
+            raise RegistryError(f"{path}: over the {cap} byte limit")
+        return data
+
     def _load_index(self) -> dict[str, Any] | None:
         """index.json, checked enough to be safe to update; None if absent."""
         path = self.index_path
         try:
-            raw = path.read_bytes()
+            raw = self._read(path, LAYOUT_INDEX_MAX_BYTES)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -172,7 +204,7 @@ class LayoutTarget:
         """A blob's bytes, checked against its digest."""
         path = self.blob_path(digest)
         try:
-            data = path.read_bytes()
+            data = self._read(path, OCI_MAX_BLOB_BYTES)
         except FileNotFoundError as exc:
             raise RegistryError(f"{self.root}: blob {digest} is missing") from exc
         except OSError as exc:
@@ -225,7 +257,7 @@ class LayoutTarget:
     def _ensure_layout(self) -> None:
         marker = self.root / _LAYOUT_FILE
         try:
-            raw = marker.read_bytes()
+            raw = self._read(marker, 4096)
         except FileNotFoundError:
             others = {p.name for p in self.root.iterdir()} - {LOCK_NAME, "blobs"}
             others = {n for n in others if not n.startswith(_TMP_PREFIX)}
