@@ -27,7 +27,7 @@ import pytest
 
 BPKIT = Path(__file__).resolve().parent.parent / "bpkit"
 
-FOUNDATION = {"errors", "problem", "settings", "versions", "text", "limits", "__init__",
+FOUNDATION = {"errors", "problem", "settings", "versions", "text", "limits", "fsio", "__init__",
               "__main__"}
 
 # Rank of each package: a package may import packages of a lower or equal rank.

@@ -343,7 +343,7 @@ def _read_summary(path: Path) -> UpstreamDefaults | None:
 
 
 def _write_summary(path: Path, found: UpstreamDefaults) -> None:
-    from bpkit.upstream.cache import atomic_write
+    from bpkit.fsio import atomic_write
 
     body = {"format": SUMMARY_FORMAT, "values": found.values, "schema": found.schema,
             "subcharts": sorted(found.subcharts), "unreadable": found.unreadable,

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from bpkit.errors import UpstreamError, UsageError
+from bpkit.fsio import atomic_write
 from bpkit.limits import (
     CONNECT_TIMEOUT,
     DEFAULT_RETRY_BUDGET,
@@ -287,7 +287,8 @@ class HelmRepoClient:
         rows = {name: [[v.version, v.app_version, list(v.urls), v.digest] for v in versions]
                 for name, versions in entries.items()}
         with contextlib.suppress(OSError):
-            _atomic_write(path, json.dumps({"sha256": body_sha, "entries": rows}).encode())
+            atomic_write(path, json.dumps({"sha256": body_sha, "entries": rows}).encode(),
+                         mode=0o600)
 
     def _cached(self, key: str) -> tuple[bytes, dict[str, str]] | None:
         files = self._index_files(key)
@@ -315,8 +316,8 @@ class HelmRepoClient:
             if headers.get(header):
                 meta[name] = headers[header]
         try:
-            _atomic_write(body_path, body)
-            _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
+            atomic_write(body_path, body, mode=0o600)
+            atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode(), mode=0o600)
         except OSError:
             pass  # a read-only cache only costs the next run a full download
 
@@ -575,16 +576,3 @@ def _chart_version(name: str, item: Any) -> ChartVersion | None:
             digest = "sha256:" + hex_part
     return ChartVersion(name=name, version=version, app_version=app_version, urls=url_list,
                         digest=digest)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

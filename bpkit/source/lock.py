@@ -10,13 +10,11 @@ wrong becomes a Problem, as for every other blueprint file.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bpkit.fsio import atomic_write
 from bpkit.problem import Level, Problem
 from bpkit.yamlio.load import display_path, load
 
@@ -124,16 +122,7 @@ def write_lock(path: Path, lock: UpstreamLock) -> bool:
             return False
     except OSError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{LOCK_FILE}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data)
     return True
 
 

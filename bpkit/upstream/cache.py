@@ -11,15 +11,14 @@ writers of the same digest write the same bytes. No network code here:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from bpkit.fsio import atomic_write
 from bpkit.limits import HELM_MAX_CHART_BYTES
+from bpkit.oci.artifact import sha256_digest
 
 __all__ = ["ChartCache", "cache_root"]
 
@@ -34,25 +33,6 @@ def cache_root(env: Mapping[str, str] = os.environ) -> Path:
         return Path(env["XDG_CACHE_HOME"]) / "bpkit"
     home = env.get("HOME")
     return (Path(home) if home else Path.home()) / ".cache" / "bpkit"
-
-
-def digest_of(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` at `path` through a temporary file and a rename (same folder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class ChartCache:
@@ -78,13 +58,13 @@ class ChartCache:
                 data = fh.read(HELM_MAX_CHART_BYTES + 1)
         except OSError:
             return None
-        if len(data) > HELM_MAX_CHART_BYTES or digest_of(data) != digest:
+        if len(data) > HELM_MAX_CHART_BYTES or sha256_digest(data) != digest:
             return None
         return data
 
     def put(self, data: bytes) -> str:
         """Store `data`; returns its digest. Already present: nothing is rewritten."""
-        digest = digest_of(data)
+        digest = sha256_digest(data)
         path = self.path_for(digest)
         if self.get(digest) is None:
             atomic_write(path, data)

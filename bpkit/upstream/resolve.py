@@ -24,11 +24,16 @@ from typing import TYPE_CHECKING, Any
 from bpkit.errors import BpkitError, PackageError, UpstreamError
 from bpkit.helm.tgz import inspect
 from bpkit.limits import UPSTREAM_MAX_ARCHIVE_BYTES
-from bpkit.oci.artifact import CHART_LAYER_MEDIA_TYPE, CONFIG_MEDIA_TYPE, PROV_LAYER_MEDIA_TYPE
+from bpkit.oci.artifact import (
+    CHART_LAYER_MEDIA_TYPE,
+    CONFIG_MEDIA_TYPE,
+    PROV_LAYER_MEDIA_TYPE,
+    sha256_digest,
+)
 from bpkit.settings import DEFAULT_RETRY_BUDGET, mirrors_from_env, normalize_repo
 from bpkit.source.lock import UpstreamLock
 from bpkit.text import printable
-from bpkit.upstream.cache import ChartCache, digest_of
+from bpkit.upstream.cache import ChartCache
 from bpkit.versions import SEMVER_RE, Version
 
 if TYPE_CHECKING:
@@ -162,7 +167,7 @@ class Resolver:
             raise
         except BpkitError as exc:  # registry and usage errors: add which chart it was
             raise UpstreamError(f"{source}: {up}: {exc.message}") from None
-        got = digest_of(data)
+        got = sha256_digest(data)
         if expect is not None and got != expect:
             raise UpstreamError(mismatch_message(up, source, got, expect))
         if downloaded:
@@ -271,7 +276,7 @@ class Resolver:
         values = by_path.get("values.yaml")
         schema = by_path.get("values.schema.json")
         return UpstreamLock(
-            chart=up.chart, version=up.version, repo=up.repo, digest=digest_of(data),
+            chart=up.chart, version=up.version, repo=up.repo, digest=sha256_digest(data),
             app_version=app_version, type=str(kind),
             values_digest=f"sha256:{values.sha256}" if values is not None else None,
             schema_digest=f"sha256:{schema.sha256}" if schema is not None else None,
