@@ -4,7 +4,12 @@
 
 Writes OUT_DIR/platform/bp0000.../ with blueprint.yaml, chart/Chart.yaml and
 chart/values.yaml shaped like the real wrappers (comments, a flow-mapping
-upstream block, a nested overlay of ~40 lines, a few dependencies).
+upstream block, a nested overlay of ~40 lines, a few dependencies), and the
+upstream.lock that `bpkit upstream lock` would write. The upstream charts
+are synthetic too (a Chart.yaml, values.yaml holding every key the overlay
+sets, one template); `generate(..., cache=DIR)` stores them in a bpkit cache
+folder (DIR/charts/sha256/<hex>.tgz), as `bpkit upstream fetch` leaves it,
+so overlay-values checks every overlay as it would in a real monorepo.
 
 With --git, OUT_DIR becomes a git repository with a history, as a real
 monorepo has, so that `bpkit package` takes archive timestamps from git:
@@ -15,9 +20,18 @@ seventh blueprint again.
 from __future__ import annotations
 
 import argparse
+import gzip
+import hashlib
+import io
 import os
 import subprocess
+import sys
+import tarfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bpkit.source.lock import LOCK_FILE, UpstreamLock, dump_lock
 
 CHART = """\
 apiVersion: v2
@@ -96,7 +110,52 @@ spec:
 """
 
 
-def generate(out: Path, count: int) -> list[Path]:
+UPSTREAM_CHART = """\
+apiVersion: v2
+name: up-{name}
+version: 2.{minor}.1
+appVersion: "9.{minor}.0"
+type: application
+"""
+
+UPSTREAM_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  replicas: {{ .Values.replicaCount }}
+"""
+
+
+def _overlay(values: str) -> str:
+    """The overlay part of a wrapper's values.yaml (everything after the upstream block)."""
+    return values.split("# Overlay passed to the upstream chart.\n", 1)[1]
+
+
+def upstream_values(name: str, minor: int) -> bytes:
+    return ("# Defaults of the synthetic upstream.\n" + _overlay(
+        VALUES.format(name=name, minor=minor)) + "extraEnv: []\n").encode()
+
+
+def upstream_chart(name: str, minor: int) -> bytes:
+    """The synthetic upstream chart's .tgz: the same bytes every time."""
+    files = {
+        "Chart.yaml": UPSTREAM_CHART.format(name=name, minor=minor),
+        "values.yaml": upstream_values(name, minor).decode(),
+        "templates/deployment.yaml": UPSTREAM_TEMPLATE,
+    }
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for path, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"up-{name}/{path}")
+            info.size, info.mtime, info.mode = len(data), 1704067200, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+def generate(out: Path, count: int, cache: Path | None = None) -> list[Path]:
     folders = []
     for index in range(count):
         name = f"bp{index:04d}"
@@ -110,6 +169,16 @@ def generate(out: Path, count: int) -> list[Path]:
         (folder / "chart" / "values.yaml").write_text(VALUES.format(name=name, minor=minor))
         (folder / "blueprint.yaml").write_text(BLUEPRINT.format(
             name=name, minor=minor, index=index, depends=deps or "    []\n"))
+        tgz = upstream_chart(name, minor)
+        digest = hashlib.sha256(tgz).hexdigest()
+        if cache is not None:
+            (cache / "charts" / "sha256").mkdir(parents=True, exist_ok=True)
+            (cache / "charts" / "sha256" / f"{digest}.tgz").write_bytes(tgz)
+        (folder / LOCK_FILE).write_bytes(dump_lock(UpstreamLock(
+            chart=f"up-{name}", version=f"2.{minor}.1", repo=f"https://charts.example.com/{name}",
+            digest=f"sha256:{digest}", app_version=f"9.{minor}.0", type="application",
+            values_digest="sha256:" + hashlib.sha256(upstream_values(name, minor)).hexdigest(),
+            schema_digest=None)))
         folders.append(folder)
     return folders
 
@@ -147,8 +216,11 @@ def main() -> None:
     parser.add_argument("count", type=int)
     parser.add_argument("--git", action="store_true",
                         help="make OUT a git repository with a dated history")
+    parser.add_argument("--cache", type=Path, metavar="DIR",
+                        help="store the upstream charts in this bpkit cache folder "
+                             "(use it as $BPKIT_CACHE_DIR)")
     opts = parser.parse_args()
-    folders = generate(opts.out, opts.count)
+    folders = generate(opts.out, opts.count, opts.cache)
     if opts.git:
         commit_history(opts.out, folders)
 

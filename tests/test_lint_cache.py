@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bpkit.lint import cache as cache_mod
+from bpkit.lint import stamps as stamps_mod
 from bpkit.lint.cache import LOCAL_RULES, LintCache, cache_dir
 from bpkit.lint.engine import lint_paths
 from bpkit.lint.rules import MODULES, RULES
@@ -141,7 +141,7 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     # session's chart cache in $BPKIT_CACHE_DIR keeps the locked upstreams the
     # lock rules read, so the tree lints clean.
     # Trust stat data at once (no clock-tick guard), so the fast path is what runs.
-    monkeypatch.setattr(cache_mod, "RACY_NS", -(10**18))
+    monkeypatch.setattr(stamps_mod, "RACY_NS", -(10**18))
     yield root
 
 
@@ -293,7 +293,7 @@ def test_symlinks_and_big_folders_are_not_cached(tree: Path) -> None:
     (flux / "chart" / "link.yaml").symlink_to(flux / "chart" / "values.yaml")
     big = tree / "platform" / "cert-manager" / "docs.bin"
     with big.open("wb") as fh:
-        fh.truncate(cache_mod.MAX_FOLDER_BYTES + 1)
+        fh.truncate(stamps_mod.MAX_FOLDER_BYTES + 1)
     run(tree)
     entries = json.loads(pack(tree).read_bytes().partition(b"\n")[2])
     assert sorted(Path(k).name for k in entries) == ["app"]
@@ -338,13 +338,13 @@ def test_folder_names_that_are_not_utf8(tree: Path) -> None:
 
 def test_recent_files_are_hashed_then_trusted_once_old(tree: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cache_mod, "RACY_NS", 10**18)  # everything counts as just written
+    monkeypatch.setattr(stamps_mod, "RACY_NS", 10**18)  # everything counts as just written
     run(tree)
     entries = json.loads(pack(tree).read_bytes().partition(b"\n")[2])
     assert all(e["stats"] is None for e in entries.values())
     _, hits = run(tree)  # read and hashed: a hit all the same
     assert hits == 3
-    monkeypatch.setattr(cache_mod, "RACY_NS", -(10**18))
+    monkeypatch.setattr(stamps_mod, "RACY_NS", -(10**18))
     _, hits = run(tree)  # now old enough: the stat data is recorded
     assert hits == 3
     entries = json.loads(pack(tree).read_bytes().partition(b"\n")[2])

@@ -42,7 +42,7 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
     is kept in the lint cache, and the results are the same without it.
     """
     from bpkit.cli._common import rooted, settings_here
-    from bpkit.lint.engine import lint_paths, owning_blueprint
+    from bpkit.lint.engine import Owners, lint_paths
     from bpkit.lint.rules import RULES
     from bpkit.report import lint as report
 
@@ -69,7 +69,8 @@ def lint(paths: tuple[str, ...], fmt: str | None, strict: bool, base: str | None
         cache.save()
     fmt = report.choose_format(fmt, os.environ)
     checked = [*result.blueprints, *result.dependents]
-    with_problems = len({owning_blueprint(p.path, checked) for p in result.problems} - {None})
+    owner = Owners(checked)
+    with_problems = len({owner(p.path) for p in result.problems} - {None})
     summary = report.Summary(blueprints=len(result.blueprints), files=result.files,
                              blueprints_with_problems=with_problems)
     stream = sys.stdout

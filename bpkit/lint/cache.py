@@ -37,8 +37,6 @@ import hashlib
 import json
 import math
 import os
-import stat
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +45,7 @@ from typing import Any
 from ruamel.yaml.nodes import Node
 
 from bpkit import __version__
+from bpkit.lint import stamps
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings
 from bpkit.source.discover import BLUEPRINT_FILE
@@ -71,13 +70,8 @@ LOCAL_RULES = frozenset({
     "blueprint-chart-path",
 })
 
-#: A folder with more entries or bytes than this is linted afresh every time
-#: (the cache must not read what the loader would refuse to).
-MAX_FOLDER_ENTRIES = 2000
-MAX_FOLDER_BYTES = 8 * 1024 * 1024
 MAX_PACK_BYTES = 256 * 1024 * 1024
 KEEP_PACKS = 8  # pack files kept in one cache folder
-RACY_NS = 2_000_000_000  # files changed this recently are always hashed
 LOAD_KEY = "(load)"  # the loader's own problems, in an entry's "problems"
 _DOCS = ("blueprint", "chart", "values")
 _LEVELS = {level.value: level for level in Level}
@@ -161,8 +155,8 @@ class LintCache:
         rule_ids = [f"{info.id}={info.level.value}" for info in RULES.values()]
         self._inside = os.path.realpath(directory)
         base = hashlib.sha256()
-        for part in (MAGIC, str(FORMAT), __version__, _code_fingerprint(), "\0".join(rule_ids),
-                     "\0".join(self.local), repr(settings), os.getcwd()):
+        for part in (MAGIC, str(FORMAT), __version__, stamps.code_fingerprint(),
+                     "\0".join(rule_ids), "\0".join(self.local), repr(settings), os.getcwd()):
             base.update(part.encode("utf-8", "surrogateescape") + b"\0")
         self.key = base.hexdigest()
         self.file = directory / f"{self.key[:40]}.json"
@@ -188,17 +182,17 @@ class LintCache:
             entry = None
         fingerprint: str | None = None
         stats: list[list[Any]] | None = None
-        if entry is not None and _unchanged(real, entry.get("stats")):
+        if entry is not None and stamps.unchanged(real, entry.get("stats")):
             fingerprint = entry.get("fingerprint")  # stat data unchanged, as git's index
             stats = entry["stats"]
         if not isinstance(fingerprint, str):
-            listing = _scan(real)
+            listing = stamps.scan(real)
             if listing is None:
                 return None  # not cacheable: a symlink, a special file, too many entries
-            fingerprint = _fingerprint(real, listing)
+            fingerprint = stamps.fingerprint(real, listing)
             if fingerprint is None:
                 return None
-            stats = _stats(listing)
+            stats = stamps.stats_of(listing)
         if with_values:
             self._seen[folder] = (fingerprint, stats)
         if entry is None or entry.get("fingerprint") != fingerprint:
@@ -355,115 +349,6 @@ def _read_pack(file: Path, key: str) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-_Listing = list[tuple[str, str, os.stat_result]]
-
-
-def _scan(real: str) -> _Listing | None:
-    """(relative name, path, lstat) of `real` itself ("") and everything under it, sorted.
-
-    None when the folder is not to be cached: a symlink, a special file, an
-    unreadable folder, more than MAX_FOLDER_ENTRIES entries.
-    """
-    try:
-        out: _Listing = [("", real, os.stat(real))]
-    except OSError:
-        return None
-    todo = [(real, "")]
-    while todo:
-        path, rel = todo.pop()
-        try:
-            with os.scandir(path) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            return None
-        for entry in entries:
-            name = f"{rel}/{entry.name}" if rel else entry.name
-            try:
-                if entry.is_symlink():
-                    return None
-                if entry.is_dir(follow_symlinks=False):
-                    todo.append((entry.path, name))
-                elif not entry.is_file(follow_symlinks=False):
-                    return None  # fifo, socket, device
-                out.append((name, entry.path, entry.stat(follow_symlinks=False)))
-            except OSError:
-                return None
-            if len(out) > MAX_FOLDER_ENTRIES:
-                return None
-    return out
-
-
-def _row(name: str, st: os.stat_result) -> list[Any]:
-    return [name, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
-
-
-def _stats(listing: _Listing) -> list[list[Any]] | None:
-    """The stat data that tells the folder unchanged, or None when it is too new to tell.
-
-    What git's index trusts: mode, size, mtime, ctime (which no tool can set
-    back), inode, device, of every file and folder (a folder's mtime moves
-    when an entry is added, removed or renamed). A file written in the same
-    clock tick as it was hashed would look unchanged, so a folder with
-    anything changed in the last two seconds is read and hashed next time.
-    """
-    recent = time.time_ns() - RACY_NS
-    out = []
-    for name, _, st in listing:
-        if st.st_mtime_ns > recent or st.st_ctime_ns > recent:
-            return None
-        out.append(_row(name, st))
-    return out
-
-
-def _unchanged(real: str, stats: Any) -> bool:
-    """Whether every file and folder in `stats` still has the same stat data."""
-    if not isinstance(stats, list) or not stats:
-        return False
-    try:
-        for row in stats:
-            name = row[0]
-            if not isinstance(name, str):
-                return False
-            st = os.lstat(os.path.join(real, name)) if name else os.stat(real)
-            if _row(name, st) != row:
-                return False
-    except (OSError, TypeError, IndexError, ValueError):
-        return False
-    return True
-
-
-def _fingerprint(real: str, listing: _Listing) -> str | None:
-    """sha256 over every name, kind and file content; None when a file cannot be read."""
-    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape") + b"\0")
-    budget = MAX_FOLDER_BYTES
-    for name, path, st in listing:
-        encoded = name.encode("utf-8", "surrogateescape")
-        if stat.S_ISDIR(st.st_mode):
-            digest.update(b"d\0" + encoded + b"\0")
-            continue
-        if st.st_size > budget:
-            return None  # never read what the loader would refuse to
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-                         | getattr(os, "O_NONBLOCK", 0))
-        except OSError:
-            return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = fh.read(budget + 1)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        budget -= len(data)
-        if budget < 0:
-            return None
-        digest.update(b"f\0" + encoded + b"\0" + hashlib.sha256(data).digest())
-    return digest.hexdigest()
-
-
 def _dumps(data: Any) -> str:
     # ASCII with \u escapes: lone surrogates (file names that are not UTF-8) survive.
     return json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
@@ -508,23 +393,3 @@ def _problems(rows: Any) -> list[Problem]:
             raise ValueError("a problem field has the wrong type")
         out.append(Problem(path, line, col, rule, _LEVELS[level], message))
     return out
-
-
-def _code_fingerprint() -> str:
-    """bpkit's modules and bundled schemas, by name, size and mtime (not read)."""
-    from bpkit.source.schemas import schema_dir
-
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for top in dict.fromkeys((package, schema_dir())):
-        for folder, dirs, files in os.walk(top):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                if name.endswith((".py", ".json")):
-                    try:
-                        st = os.stat(os.path.join(folder, name))
-                    except OSError:
-                        continue
-                    digest.update(f"{folder}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode(
-                        "utf-8", "surrogateescape"))
-    return digest.hexdigest()
