@@ -11,7 +11,8 @@ shared machine falls on both alike:
   lint, ten         `bpkit lint platform/` of the ten wrappers (a copy)
   lint, N cold      the same on N synthetic blueprints (gen_blueprints.py),
                     with no lint cache (`--no-cache` when bpkit has it, and a
-                    fresh, empty cache directory either way)
+                    fresh cache directory either way, holding only the
+                    upstream charts, as `bpkit upstream fetch` leaves it)
   lint, N warm      `bpkit lint` twice on the same tree and cache, the second
                     one timed (the first fills the lint cache)
   package --all     of the N blueprints in a git repository with a history,
@@ -171,6 +172,7 @@ class Bench:
         self.work = work
         self.helm = helm
         self.caches = 0
+        self.upstreams = work / "upstreams"  # the synthetic upstream charts (gen_blueprints)
         self.bpkit_env = {k: v for k, v in os.environ.items()
                           if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
                                        "BPKIT_REGISTRY", "SOURCE_DATE_EPOCH",
@@ -183,10 +185,17 @@ class Bench:
             self.helm_env[name] = str(work / "helm" / name)
 
     def fresh_cache(self) -> Path:
-        """An empty directory for $BPKIT_CACHE_DIR, new for every cold run."""
+        """A $BPKIT_CACHE_DIR new for every cold run: the upstream charts and nothing else.
+
+        As `bpkit upstream fetch` leaves it: the charts are there, but neither
+        lint's summaries of their values nor a lint cache.
+        """
         self.caches += 1
         path = self.work / "caches" / str(self.caches)
-        path.mkdir(parents=True)
+        if self.upstreams.is_dir():
+            shutil.copytree(self.upstreams, path, copy_function=os.link)
+        else:
+            path.mkdir(parents=True)
         return path
 
     def help_has(self, subcommand: str, option: str) -> bool:
@@ -276,7 +285,7 @@ def main() -> int:
         shutil.copytree(REPO / "platform", ten / "platform")
         (ten / ".git").mkdir()  # repository root marker, as in a monorepo
         big = work / "big"
-        commit_history(big, generate(big, count))
+        commit_history(big, generate(big, count, bench.upstreams))
         ten_charts, big_charts = chart_list(work, ten, "ten"), chart_list(work, big, "big")
 
         results: dict[str, Samples] = {}

@@ -22,6 +22,7 @@ Kept apart from the CLI so tests and other tools build the same object.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -270,3 +271,14 @@ def _levels(raw: Any, where: str, known: frozenset[str] | None) -> dict[str, Lev
         except ValueError as exc:
             raise ConfigError(f"{where}: {rule}: {exc}") from None
     return out
+
+
+def cache_root(env: Mapping[str, str] = os.environ) -> Path:
+    """Where bpkit caches (upstream charts, indexes, lint): $BPKIT_CACHE_DIR, else
+    $XDG_CACHE_HOME/bpkit, else ~/.cache/bpkit."""
+    if env.get("BPKIT_CACHE_DIR"):
+        return Path(env["BPKIT_CACHE_DIR"])
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "bpkit"
+    home = env.get("HOME")
+    return (Path(home) if home else Path.home()) / ".cache" / "bpkit"

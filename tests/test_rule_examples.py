@@ -94,3 +94,10 @@ def test_example(rule_id: str, kind: str, body: str, monorepo: Path) -> None:
     else:
         assert fired, f"{rule_id} did not fire; got {result.problems}"
         assert all(p.rule != "internal-error" for p in result.problems)
+
+
+def test_rule_ids_match_the_registry() -> None:
+    """bpkit.lint.ids lists the rules without importing them; it must name exactly RULES."""
+    from bpkit.lint.ids import RULE_IDS
+
+    assert set(RULES) == RULE_IDS

@@ -13,10 +13,10 @@ from bpkit.source.discover import find_repo_root
 
 
 def settings_here() -> Settings:
-    from bpkit.lint.rules import RULES
+    from bpkit.lint.ids import RULE_IDS
 
     root = find_repo_root(Path.cwd())
-    return load_settings(root, known_rules=frozenset(RULES))
+    return load_settings(root, known_rules=RULE_IDS)
 
 
 def print_problems(problems: Sequence[Problem]) -> None:

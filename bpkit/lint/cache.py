@@ -46,6 +46,7 @@ from ruamel.yaml.nodes import Node
 
 from bpkit import __version__
 from bpkit.lint import stamps
+from bpkit.lint.record import REPO_CACHE, Inputs, cache_dir
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings
 from bpkit.source.discover import BLUEPRINT_FILE
@@ -56,17 +57,16 @@ __all__ = ["LOCAL_RULES", "LintCache", "Reloading", "cache_dir", "release"]
 
 MAGIC = "bpkit-lint-cache"
 FORMAT = 1
-CACHE_ENV = "BPKIT_CACHE_DIR"
-REPO_CACHE = ".bpkit_cache"
 
 #: Rules whose problems depend only on the blueprint folder's own files
-#: (no Context, no other blueprint, no git, nothing outside the folder).
+#: (no Context, no other blueprint, no git, nothing outside the folder: not
+#: overlay-values or overlay-subchart-key, which read the chart cache).
 #: Only these are cached; a rule missing here simply runs every time.
 LOCAL_RULES = frozenset({
     "chart-schema", "chart-api-version", "chart-name", "chart-version", "chart-type",
     "chart-dependencies", "chart-vendored", "chart-files", "upstream-block", "upstream-chart",
-    "upstream-version", "upstream-repo", "upstream-opt-out", "overlay-subchart-key",
-    "blueprint-schema", "blueprint-unknown-key", "blueprint-name", "blueprint-version",
+    "upstream-version", "upstream-repo", "upstream-opt-out", "upstream-lock", "blueprint-schema",
+    "blueprint-unknown-key", "blueprint-name", "blueprint-version",
     "blueprint-chart-path",
 })
 
@@ -75,14 +75,6 @@ KEEP_PACKS = 8  # pack files kept in one cache folder
 LOAD_KEY = "(load)"  # the loader's own problems, in an entry's "problems"
 _DOCS = ("blueprint", "chart", "values")
 _LEVELS = {level.value: level for level in Level}
-
-
-def cache_dir(root: Path, env: Mapping[str, str] = os.environ) -> Path:
-    """`$BPKIT_CACHE_DIR/lint` when set, else `.bpkit_cache/lint` at the repository root."""
-    configured = env.get(CACHE_ENV)
-    if configured:
-        return Path(configured) / "lint"
-    return root / REPO_CACHE / "lint"
 
 
 class Reloading(Document):
@@ -164,6 +156,7 @@ class LintCache:
         self._new: dict[str, Any] = {}
         self._seen: dict[Path, tuple[str, list[list[Any]] | None]] = {}
         self.hits = 0
+        self.inputs = Inputs()  # what this run read, for its run record
 
     # -- reading -------------------------------------------------------------
 
@@ -176,6 +169,7 @@ class LintCache:
         """What `folder` contributed when it last looked as it does now, if known."""
         real = os.path.abspath(folder)  # discovery resolved it already
         if self._inside == real or self._inside.startswith(real.rstrip("/") + "/"):
+            self.inputs.complete = False
             return None  # a cache inside the folder would change what it hashes
         entry = self._stored().get(real)
         if not isinstance(entry, dict):
@@ -188,11 +182,14 @@ class LintCache:
         if not isinstance(fingerprint, str):
             listing = stamps.scan(real)
             if listing is None:
+                self.inputs.complete = False
                 return None  # not cacheable: a symlink, a special file, too many entries
             fingerprint = stamps.fingerprint(real, listing)
             if fingerprint is None:
+                self.inputs.complete = False
                 return None
             stats = stamps.stats_of(listing)
+        self.inputs.folder(real, stats)
         if with_values:
             self._seen[folder] = (fingerprint, stats)
         if entry is None or entry.get("fingerprint") != fingerprint:

@@ -31,6 +31,9 @@ class Context:
     _universe: dict[str, Blueprint] | None = None
     # Facts several rules need once per run (a blueprint's lock, its upstream's defaults).
     memo: dict[Any, Any] = field(default_factory=dict)
+    # Files outside the blueprint folders that a verdict depended on (the cached
+    # upstream charts): the lint cache's run record is valid only while they stay.
+    inputs: set[str] = field(default_factory=set)
 
     def universe(self) -> dict[str, Blueprint]:
         """Blueprints by the name dependencies use (metadata.name, else chart name)."""

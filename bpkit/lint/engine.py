@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bpkit.lint.cache import LOCAL_RULES, LintCache, release
 from bpkit.lint.context import Context
+from bpkit.lint.paths import split_deleted
+from bpkit.lint.record import Report
 from bpkit.lint.rules import BLUEPRINT_CHECKS, TREE_CHECKS
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings
-from bpkit.source.discover import Discovery, blueprints_under, discover, is_blueprint_dir
+from bpkit.source.discover import Discovery, blueprints_under, discover
 from bpkit.source.model import Blueprint, load_blueprint
 
 if TYPE_CHECKING:
@@ -53,6 +55,13 @@ class LintResult:
     def failed(self, strict: bool = False) -> bool:
         return self.errors > 0 or (strict and self.warnings > 0)
 
+    def report(self) -> Report:
+        """What `bpkit lint` shows of this result (and its run record keeps)."""
+        return Report(problems=tuple(self.problems),
+                      blueprints=tuple(bp.path for bp in self.blueprints),
+                      dependents=tuple(bp.path for bp in self.dependents),
+                      files=self.files, outside=tuple(self.outside))
+
 
 def lint_paths(
     paths: Sequence[str | Path], settings: Settings, *,
@@ -71,11 +80,15 @@ def lint_paths(
     (see bpkit.lint.cache); the problems are the same either way. New
     entries are kept in it: the caller writes them with `cache.save()`.
     """
-    present, deleted = _split_deleted(paths, settings)
+    present, deleted = split_deleted(paths, settings)
     if paths and not present:
         found = Discovery()
     else:
         found = discover(present, settings.root, settings.roots)
+    if cache is not None:
+        noted = cache.inputs
+        noted.present, noted.deleted = [str(p) for p in present], sorted(deleted)
+        noted.blueprints, noted.outside = [str(p) for p in found.blueprints], list(found.outside)
     local: dict[Path, dict[str, list[Problem]]] = {}
     blueprints = []
     for path in found.blueprints:
@@ -87,6 +100,8 @@ def lint_paths(
         bp, local[path] = load_checked(path)
         if cache is not None:
             cache.put(bp, local[path])
+            if not _chart_inside(bp):
+                cache.inputs.complete = False  # the record checks blueprint folders only
         blueprints.append(bp)
     result = LintResult(blueprints=blueprints, outside=found.outside)
     siblings = _once(sibling_loader(blueprints, settings, also=[settings.root] if deleted else [],
@@ -96,7 +111,8 @@ def lint_paths(
         result.dependents = _dependents(blueprints, deleted, siblings())
     result.problems = lint_blueprints(blueprints, settings, version_gate=version_gate,
                                       load_siblings=siblings, dependents=result.dependents,
-                                      local=local)
+                                      local=local,
+                                      inputs=cache.inputs.files if cache is not None else None)
     return result
 
 
@@ -124,40 +140,6 @@ def local_problems(bp: Blueprint) -> dict[str, list[Problem]]:
             for rule_id, check in BLUEPRINT_CHECKS if rule_id in LOCAL_RULES}
 
 
-def _split_deleted(paths: Sequence[str | Path],
-                   settings: Settings) -> tuple[list[str | Path], set[str]]:
-    """(paths to discover, names of deleted blueprints) from the given paths."""
-    present: list[str | Path] = []
-    deleted: set[str] = set()
-    for raw in paths:
-        path = Path(raw)
-        folder = None if path.exists() or path.is_symlink() else _root_folder(path, settings)
-        if folder is None or Path(os.path.abspath(path)) == folder:
-            # Outside the roots, or a blueprint folder that is not there (a typo,
-            # not a deletion: deletions arrive as the files that were deleted):
-            # discover reports it.
-            present.append(raw)
-        elif is_blueprint_dir(folder):
-            present.append(folder)  # a file deleted from a blueprint that remains
-        else:
-            deleted.add(folder.name)
-    return present, deleted
-
-
-def _root_folder(path: Path, settings: Settings) -> Path | None:
-    """`ROOT/<root>/<name>` when `path` lies inside it."""
-    absolute = Path(os.path.abspath(path))
-    for group in settings.roots:
-        base = settings.root / group
-        try:
-            parts = absolute.relative_to(base).parts
-        except ValueError:
-            continue
-        if parts and parts[0] not in ("..", "."):
-            return base / parts[0]
-    return None
-
-
 def _dependents(changed: Sequence[Blueprint], deleted: set[str],
                 siblings: Sequence[Blueprint]) -> list[Blueprint]:
     names = {name for bp in changed for name in (bp.metadata_name, bp.chart_name,
@@ -178,27 +160,9 @@ def _once(load: Callable[[], list[Blueprint]]) -> Callable[[], list[Blueprint]]:
     return cached
 
 
-class Owners:
-    """Which blueprint folder a problem's file belongs to, in time linear in the path's depth.
-
-    Built once per run: asking each problem against every blueprint made a
-    1,000-blueprint lint with one warning each spend 14 s here.
-    """
-
-    def __init__(self, blueprints: Iterable[Blueprint]) -> None:
-        self._folders = {bp.path for bp in blueprints}
-
-    def __call__(self, path: str | Path) -> Path | None:
-        absolute = Path(path).absolute()
-        for folder in (absolute, *absolute.parents):
-            if folder in self._folders:
-                return folder
-        return None
-
-
-def owning_blueprint(path: str | Path, blueprints: Sequence[Blueprint]) -> Path | None:
-    """The folder of the blueprint a problem's file belongs to, if any (one lookup)."""
-    return Owners(blueprints)(path)
+def _chart_inside(bp: Blueprint) -> bool:
+    folder = os.path.abspath(bp.path)
+    return os.path.abspath(bp.chart_dir).startswith(folder.rstrip("/") + "/")
 
 
 def sibling_loader(linted: Sequence[Blueprint], settings: Settings, *,
@@ -212,7 +176,12 @@ def sibling_loader(linted: Sequence[Blueprint], settings: Settings, *,
 
     def one(path: Path) -> Blueprint:
         hit = cache.lookup(path, with_values=False) if cache is not None else None
-        return hit.blueprint if hit is not None else load_blueprint(path, with_values=False)
+        if hit is not None:
+            return hit.blueprint
+        bp = load_blueprint(path, with_values=False)
+        if cache is not None and not _chart_inside(bp):
+            cache.inputs.complete = False
+        return bp
 
 
     def load() -> list[Blueprint]:
@@ -227,11 +196,17 @@ def sibling_loader(linted: Sequence[Blueprint], settings: Settings, *,
         siblings = []
         skip = {str(path) for path in known}
         for folder in folders:
-            if folder.is_dir():
-                for path in blueprints_under(folder, depth=1, known=skip):
-                    if path not in known:
-                        known.add(path)
-                        siblings.append(one(path))
+            if cache is not None:  # the run record checks what was found where
+                found = blueprints_under(folder, depth=1) if folder.is_dir() else []
+                cache.inputs.searched[str(folder)] = [str(p) for p in found]
+            elif folder.is_dir():
+                found = blueprints_under(folder, depth=1, known=skip)
+            else:
+                continue
+            for path in found:
+                if path not in known:
+                    known.add(path)
+                    siblings.append(one(path))
         return siblings
 
     return load
@@ -243,16 +218,19 @@ def lint_blueprints(
     load_siblings: Callable[[], Sequence[Blueprint]] | None = None,
     dependents: Sequence[Blueprint] = (),
     local: Mapping[Path, Mapping[str, list[Problem]]] | None = None,
+    inputs: set[str] | None = None,
 ) -> list[Problem]:
     """Every problem of `blueprints`, settings applied, sorted.
 
     `local`: the LOCAL_RULES' problems of blueprints, already found (while
     loading, or read from the lint cache): those rules are not run again.
-    The order of the problems is the same either way.
+    The order of the problems is the same either way. `inputs` gets the
+    files outside the blueprint folders that the rules read (Context.inputs).
     """
     ctx = Context(linted=blueprints,
                   load_siblings=load_siblings or sibling_loader(blueprints, settings),
-                  version_gate=version_gate, settings=settings)
+                  version_gate=version_gate, settings=settings,
+                  inputs=inputs if inputs is not None else set())
     raw: list[Problem] = []
     for bp in blueprints:
         raw.extend(bp.problems)

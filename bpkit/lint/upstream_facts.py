@@ -172,11 +172,17 @@ def current_lock(bp: Blueprint, ctx: Context) -> UpstreamLock | None:
     return lock
 
 
-def defaults_for(lock: UpstreamLock, cache_root: Path | None = None) -> UpstreamDefaults | None:
-    """The locked upstream's defaults, or None when the cache does not hold the chart."""
+def defaults_for(lock: UpstreamLock, cache_root: Path | None = None, *,
+                 inputs: set[str] | None = None) -> UpstreamDefaults | None:
+    """The locked upstream's defaults, or None when the cache does not hold the chart.
+
+    `inputs` (a Context's) gets the archive's path: the answer depends on it.
+    """
     from bpkit.upstream.cache import ChartCache
 
     cache = ChartCache(cache_root)
+    if inputs is not None:
+        inputs.add(str(cache.path_for(lock.digest)))
     key = (cache.root, lock.digest)
     if key in _DEFAULTS:
         _DEFAULTS.move_to_end(key)
@@ -201,7 +207,7 @@ def known_upstream(bp: Blueprint, ctx: Context) -> tuple[UpstreamLock, UpstreamD
     lock = current_lock(bp, ctx)
     if lock is None:
         return None
-    defaults = defaults_for(lock)
+    defaults = defaults_for(lock, inputs=ctx.inputs)
     if defaults is None or defaults.unreadable is not None:
         return None
     return lock, defaults

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bpkit.errors import BpkitError, GitError, PackageError, UsageError
-from bpkit.lint.engine import Owners
+from bpkit.lint.paths import Owners
 from bpkit.lint.select import lint_selection
 from bpkit.package.build import (
     Package,
@@ -73,7 +73,7 @@ def package_clean(blueprints: Sequence[Blueprint], problems: Sequence[Problem],
     raised, not collected.
     """
     by_blueprint: dict[Path, list[Problem]] = {bp.path: [] for bp in blueprints}
-    owning = Owners(blueprints)
+    owning = Owners(bp.path for bp in blueprints)
     for problem in problems:
         owner = owning(problem.path)
         if owner is not None:

@@ -139,7 +139,8 @@ def render_paths(paths: Sequence[str | Path], settings: Settings,
     A blueprint with errors is not rendered: manifests from a wrapper that
     names no usable upstream would install nothing, or the wrong thing.
     """
-    from bpkit.lint.engine import Owners, lint_paths
+    from bpkit.lint.engine import lint_paths
+    from bpkit.lint.paths import Owners
 
     _check_options(options)
     result = lint_paths(paths, settings)
@@ -147,7 +148,7 @@ def render_paths(paths: Sequence[str | Path], settings: Settings,
         raise UsageError(f"{result.outside[0]}: not inside a blueprint folder")
     if not result.blueprints:
         raise UsageError("no blueprints to render")
-    owner = Owners(result.blueprints)
+    owner = Owners(bp.path for bp in result.blueprints)
     with_errors = {owner(p.path) for p in result.problems if p.level is Level.ERROR}
     clean = [bp for bp in result.blueprints if bp.path not in with_errors]
     refused = [bp for bp in result.blueprints if bp.path in with_errors]

@@ -47,29 +47,47 @@ class Discovery:
 
 def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path],
           known: Collection[str] = ()) -> None:
-    """`folder` is already resolved, so only symlinked entries need resolving."""
+    """`folder` is already resolved, so only symlinked entries need resolving.
+
+    Plain strings and os.path for the entries: a Path per entry made
+    listing 1,000 blueprints cost 40 ms, a warm lint's largest part.
+    """
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
         return
+    isfile, isdir = os.path.isfile, os.path.isdir
     for entry in entries:
-        if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
+        name = entry.name
+        if name.startswith(".") or name in _SKIP_DIRS:
             continue
-        if entry.path in known and not entry.is_symlink():
+        path = entry.path
+        if path in known and not entry.is_symlink():
             continue
         try:
             if not entry.is_dir(follow_symlinks=True):
                 continue
-            real = Path(entry.path).resolve() if entry.is_symlink() else folder / entry.name
+            link = entry.is_symlink()
+            real = Path(path).resolve() if link else None
         except OSError:
             continue
-        if real in seen:  # symlink loops and duplicate links
-            continue
-        seen.add(real)
-        if is_blueprint_dir(real):
-            found.append(real)
+        if real is not None:
+            if real in seen:  # symlink loops and duplicate links
+                continue
+            seen.add(real)
+            path = str(real)
+        try:
+            blueprint = isfile(path + "/" + BLUEPRINT_FILE) or isdir(path + "/" + CHART_DIR)
+        except (OSError, ValueError):
+            blueprint = False
+        if blueprint:
+            found.append(real if real is not None else folder / name)
         elif depth > 1:
-            _scan(real, depth - 1, seen, found, known)
+            inner = real if real is not None else folder / name
+            if real is None and inner in seen:
+                continue
+            seen.add(inner)
+            _scan(inner, depth - 1, seen, found, known)
 
 
 def blueprints_under(folder: Path, depth: int = MAX_DEPTH,
@@ -82,7 +100,7 @@ def blueprints_under(folder: Path, depth: int = MAX_DEPTH,
     found: list[Path] = []
     resolved = folder.resolve()
     _scan(resolved, depth, {resolved}, found, known)
-    return found
+    return list(dict.fromkeys(found))  # a folder and a symlink to it are one blueprint
 
 
 def owning_blueprint(path: Path, stop: Path | None = None) -> Path | None:

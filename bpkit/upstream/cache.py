@@ -11,28 +11,17 @@ writers of the same digest write the same bytes. No network code here:
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 from bpkit.fsio import atomic_write
 from bpkit.limits import HELM_MAX_CHART_BYTES
 from bpkit.oci.artifact import sha256_digest
+from bpkit.settings import cache_root  # re-exported: where the archives live
 
 __all__ = ["ChartCache", "cache_root"]
 
 _DIGEST_RE = re.compile(r"sha256:([0-9a-f]{64})")
-
-
-def cache_root(env: Mapping[str, str] = os.environ) -> Path:
-    """$BPKIT_CACHE_DIR, else $XDG_CACHE_HOME/bpkit, else ~/.cache/bpkit."""
-    if env.get("BPKIT_CACHE_DIR"):
-        return Path(env["BPKIT_CACHE_DIR"])
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]) / "bpkit"
-    home = env.get("HOME")
-    return (Path(home) if home else Path.home()) / ".cache" / "bpkit"
 
 
 class ChartCache:

@@ -36,13 +36,13 @@ from bpkit.problem import Level, Problem
 from bpkit.source.model import Blueprint
 
 ID = "overlay-subchart-key"
+LEVEL = Level.WARNING
 
 
 def _answered(bp: Blueprint, ctx: Context) -> bool:
     """Whether overlay-values checks this overlay against the upstream's real keys."""
     known = known_upstream(bp, ctx)
     return known is not None and known[1].defines_keys
-LEVEL = Level.WARNING
 
 
 def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:

@@ -77,7 +77,7 @@ def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     lock = current_lock(bp, ctx)
     if lock is None or bp.values is None or not isinstance(bp.values.data, dict):
         return
-    defaults = defaults_for(lock)
+    defaults = defaults_for(lock, inputs=ctx.inputs)
     where = f"{lock.chart} {lock.version}"
     if defaults is None or defaults.unreadable is not None:
         why = (f"the cache does not hold {where} ({lock.digest[:19]}...)" if defaults is None
