@@ -23,6 +23,14 @@ HELM_MAX_CHART_BYTES = 100 * 1024 * 1024
 #: honest document (its size is bounded by HELM_MAX_FILE_BYTES) is not a bomb.
 YAML_MAX_EXPANDED_NODES = 1_000_000
 
+#: Nodes (scalars, sequences, mappings) one chart file's document may hold.
+#: bpkit keeps every node's position (for file:line:col), about 330 bytes a
+#: node: a 5 MiB file of 2.5 million one-digit items took 815 MB and 28 s.
+#: The wrappers in the corpus hold at most 488; a big upstream values.yaml
+#: (a few thousand lines) tens of thousands. This stays far above (~85 MB) and
+#: is counted from the parser's events before anything is built.
+YAML_MAX_NODES = 250_000
+
 #: Deepest nesting of YAML collections accepted, checked before the C parser
 #: sees a document (its recursive composer crashes the process on deep
 #: nesting). go-yaml (Helm) stops at 10,000 flow levels or indents; bpkit's

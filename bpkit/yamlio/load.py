@@ -39,13 +39,19 @@ from typing import Any
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bpkit.limits import HELM_MAX_FILE_BYTES, YAML_MAX_DEPTH, YAML_MAX_EXPANDED_NODES
+from bpkit.limits import (
+    HELM_MAX_FILE_BYTES,
+    YAML_MAX_DEPTH,
+    YAML_MAX_EXPANDED_NODES,
+    YAML_MAX_NODES,
+)
 from bpkit.problem import Level, Problem
 
 # The bounds (and where each number comes from) live in bpkit.limits.
 MAX_FILE_BYTES = HELM_MAX_FILE_BYTES
 MAX_EXPANDED_NODES = YAML_MAX_EXPANDED_NODES
 MAX_DEPTH = YAML_MAX_DEPTH
+MAX_NODES = YAML_MAX_NODES
 
 RULE_SYNTAX = "yaml-syntax"
 RULE_ENCODING = "yaml-encoding"
@@ -325,24 +331,25 @@ def parse(text: str, path: Path, display: str, documents: str | None = None, *,
           max_nodes: int | None = None) -> tuple[Document | None, list[Problem]]:
     """Parse YAML text; `documents` (SINGLE, FIRST, MERGE) defaults by file name.
 
-    `max_nodes` bounds what aliases may expand a document by (raised for
-    repository indexes, which are big and honest); None is MAX_EXPANDED_NODES.
+    `max_nodes` bounds what aliases may expand a document by, and how many
+    nodes it may hold (raised for repository indexes, which are big and
+    honest); None is MAX_EXPANDED_NODES and MAX_NODES.
     """
-    if max_nodes is None:
-        max_nodes = MAX_EXPANDED_NODES
+    bounds = ((MAX_EXPANDED_NODES, MAX_NODES) if max_nodes is None
+              else (max_nodes, max_nodes))
     mode = documents or _DOCUMENTS_BY_NAME.get(path.name, SINGLE)
     if mode == SINGLE or not (text.startswith("---") or "\n---" in text):
-        return _parse_one(text, path, display, max_nodes)
+        return _parse_one(text, path, display, bounds)
     chunks, problems = _split_documents(text, display)
     if problems:
         return None, problems
     if mode == FIRST:
         first = next((c for c in chunks if _has_content(c[1])), chunks[0])
-        doc, problems = _parse_one(_at_line(*first), path, display, max_nodes)
+        doc, problems = _parse_one(_at_line(*first), path, display, bounds)
         if doc is not None:
             doc.text = text
         return doc, problems
-    return _merge_documents(chunks, text, path, display, max_nodes)
+    return _merge_documents(chunks, text, path, display, bounds)
 
 
 def _split_documents(text: str, display: str) -> tuple[list[tuple[int, str]], list[Problem]]:
@@ -376,13 +383,13 @@ def _at_line(line: int, body: str) -> str:
 
 
 def _merge_documents(chunks: list[tuple[int, str]], text: str, path: Path, display: str,
-                     max_nodes: int) -> tuple[Document | None, list[Problem]]:
+                     bounds: tuple[int, int]) -> tuple[Document | None, list[Problem]]:
     """Helm 4's LoadValues: each document a mapping (or empty), merged in order."""
     problems: list[Problem] = []
     data: dict[Any, Any] = {}
     root: MappingNode | None = None
     for line, body in chunks:
-        doc, found = _parse_one(_at_line(line, body), path, display, max_nodes)
+        doc, found = _parse_one(_at_line(line, body), path, display, bounds)
         problems.extend(found)
         if doc is None:
             return None, problems
@@ -429,23 +436,31 @@ _PAUSE_GC_BYTES = 256 * 1024
 
 
 def _parse_one(text: str, path: Path, display: str,
-               max_nodes: int) -> tuple[Document | None, list[Problem]]:
+               bounds: tuple[int, int]) -> tuple[Document | None, list[Problem]]:
     if len(text) < _PAUSE_GC_BYTES or not gc.isenabled():
-        return _parse_guarded(text, path, display, max_nodes)
+        return _parse_guarded(text, path, display, bounds)
     gc.disable()
     try:
-        return _parse_guarded(text, path, display, max_nodes)
+        return _parse_guarded(text, path, display, bounds)
     finally:
         gc.enable()
 
 
 def _parse_guarded(text: str, path: Path, display: str,
-                   max_nodes: int) -> tuple[Document | None, list[Problem]]:
+                   bounds: tuple[int, int]) -> tuple[Document | None, list[Problem]]:
+    max_nodes, max_held = bounds
     too_deep = _too_deep(text)
     if too_deep is not None:
         return None, [_file_problem(
             display, RULE_LIMITS,
             f"collections nest deeper than {MAX_DEPTH} levels here; not loaded", *too_deep)]
+    too_many = _too_many(text, max_held)
+    if too_many is not None:
+        return None, [_file_problem(
+            display, RULE_LIMITS,
+            f"more than {max_held:,} values (scalars, lists and maps) by here, no alias "
+            "involved: bpkit keeps the position of each, so it reads no more in one document "
+            "(no chart needs as many); not loaded", *too_many)]
     loader = _new_loader(text)
     try:
         try:
@@ -541,6 +556,40 @@ def _flow_bound(text: str) -> int:
         depth = max(depth + step[bracket], 0)
         deepest = max(deepest, depth)
     return deepest
+
+
+# Every node but the root starts after one of these (or after a separator
+# of two characters): a count of them bounds the nodes a document can hold.
+_NODE_STARTS = (",", "[", "{", ":", "-", "?", "\n")
+
+
+def _too_many(text: str, limit: int) -> tuple[int, int] | None:
+    """The 1-based (line, col) of the node past `limit`, or None when there are not so many.
+
+    A cheap bound first (no document holds more than twice as many nodes as
+    it has separators, plus the root); only past it the C parser's events
+    are counted, stopping at the limit, so the refusal costs no node graph.
+    """
+    if 2 * len(text) + 2 <= limit or 2 * sum(map(text.count, _NODE_STARTS)) + 2 <= limit:
+        return None
+    from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+
+    parser = _new_loader(text)
+    nodes = 0
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None or type(event).__name__ == "StreamEndEvent":
+                return None
+            if isinstance(event, (ScalarEvent, CollectionStartEvent, AliasEvent)):
+                nodes += 1
+                if nodes > limit:
+                    mark = event.start_mark
+                    return int(mark.line) + 1, int(mark.column) + 1
+    except YAMLError:
+        return None  # the composer reports it, with its position
+    finally:
+        parser.__dict__.clear()
 
 
 def _exact_depth(text: str) -> tuple[int, int] | None:

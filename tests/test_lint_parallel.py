@@ -1,0 +1,93 @@
+"""Parallel loading: the same problems as one process, and a dead worker never hangs a run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from bpkit.errors import UsageError
+from bpkit.lint import engine
+from bpkit.problem import Problem
+from bpkit.settings import load_settings
+from tests.helpers.cli import REPO
+
+sys.path.insert(0, str(REPO / "bench"))
+from gen_blueprints import generate
+
+
+@pytest.fixture
+def big(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """engine.PARALLEL_MIN blueprints, cached upstreams, and problems of every kind."""
+    monkeypatch.setenv("BPKIT_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "repo"
+    generate(root, engine.PARALLEL_MIN, tmp_path / "cache")
+    (root / ".git").mkdir()
+    folders = sorted((root / "platform").iterdir())
+    (folders[3] / "chart" / "values.yaml").write_text("a: 1\na: 2\n")  # loader problems
+    (folders[5] / "blueprint.yaml").write_text("kind: [unclosed\n")
+    chart = folders[7] / "chart" / "Chart.yaml"
+    chart.write_text(chart.read_text().replace("type: application", "type: weird"))
+    values = folders[9] / "chart" / "values.yaml"  # an overlay the upstream does not take
+    values.write_text(values.read_text() + "notAKnownKey: 1\n")
+    text = (folders[11] / "blueprint.yaml").read_text()
+    (folders[11] / "blueprint.yaml").write_text(text.replace("bp-bp0010", "bp-nowhere"))
+    return root
+
+
+_REAL_LOAD = engine.load_checked
+
+
+def noting_load(path: Path) -> object:
+    """load_checked, leaving the loading process's pid in $PIDS (module level: pickled by name)."""
+    (Path(os.environ["PIDS"]) / str(os.getpid())).touch()
+    return _REAL_LOAD(path)
+
+
+def dying_load(path: Path) -> object:
+    """load_checked, but the worker given bp0042 is killed."""
+    if os.getpid() != int(os.environ["PARENT"]) and path.name == "bp0042":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _REAL_LOAD(path)
+
+
+def run(root: Path, monkeypatch: pytest.MonkeyPatch, workers: str) -> list[Problem]:
+    monkeypatch.setenv("BPKIT_LINT_WORKERS", workers)
+    monkeypatch.chdir(root)
+    settings = load_settings(root)
+    return list(engine.lint_paths([], settings).problems)
+
+
+def test_workers_find_what_one_process_finds(big: Path, monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    one = run(big, monkeypatch, "1")
+    assert {p.rule for p in one} >= {"yaml-duplicate-key", "yaml-syntax", "chart-type",
+                                     "overlay-values", "depends-target"}
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("PIDS", str(pids))
+    monkeypatch.setattr(engine, "load_checked", noting_load)
+    two = run(big, monkeypatch, "2")
+    assert two == one
+    workers = {int(p.name) for p in pids.iterdir()}
+    assert len(workers) == 2 and os.getpid() not in workers
+
+
+def test_a_dead_worker_is_an_error_not_a_hang(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARENT", str(os.getpid()))
+    monkeypatch.setattr(engine, "load_checked", dying_load)
+    with pytest.raises(UsageError, match=r"worker process died.*BPKIT_LINT_WORKERS=1"):
+        run(big, monkeypatch, "2")
+
+
+@pytest.mark.parametrize(("env", "count", "expected"), [
+    ("", engine.PARALLEL_MIN - 1, 1), ("2", engine.PARALLEL_MIN - 1, 1), ("1", 10_000, 1),
+    ("many", 10_000, 1), ("2", 10_000, 2), ("8", engine.PARALLEL_MIN, 2),
+])
+def test_how_many_workers(monkeypatch: pytest.MonkeyPatch, env: str, count: int,
+                          expected: int) -> None:
+    monkeypatch.setenv("BPKIT_LINT_WORKERS", env)
+    assert engine._workers(count) == expected
