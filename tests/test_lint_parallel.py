@@ -12,7 +12,7 @@ import pytest
 from bpkit.errors import UsageError
 from bpkit.lint import engine
 from bpkit.problem import Problem
-from bpkit.settings import load_settings
+from bpkit.settings import Settings, load_settings
 from tests.helpers.cli import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -41,17 +41,17 @@ def big(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 _REAL_LOAD = engine.load_checked
 
 
-def noting_load(path: Path) -> object:
+def noting_load(path: Path, settings: Settings | None = None) -> engine.Loaded:
     """load_checked, leaving the loading process's pid in $PIDS (module level: pickled by name)."""
     (Path(os.environ["PIDS"]) / str(os.getpid())).touch()
-    return _REAL_LOAD(path)
+    return _REAL_LOAD(path, settings)
 
 
-def dying_load(path: Path) -> object:
+def dying_load(path: Path, settings: Settings | None = None) -> engine.Loaded:
     """load_checked, but the worker given bp0042 is killed."""
     if os.getpid() != int(os.environ["PARENT"]) and path.name == "bp0042":
         os.kill(os.getpid(), signal.SIGKILL)
-    return _REAL_LOAD(path)
+    return _REAL_LOAD(path, settings)
 
 
 def run(root: Path, monkeypatch: pytest.MonkeyPatch, workers: str) -> list[Problem]:

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bpkit.errors import UsageError
 from bpkit.lint.cache import LOCAL_RULES, LintCache, release
@@ -97,15 +97,17 @@ def lint_paths(
         if hit is not None:
             hits[path] = hit.blueprint
             local[path] = hit.rules
-    loaded = load_many([path for path in found.blueprints if path not in hits])
+    loaded = load_many([path for path in found.blueprints if path not in hits], settings)
     blueprints = []
     for path in found.blueprints:
         if path in hits:
             blueprints.append(hits[path])
             continue
-        bp, local[path] = next(loaded)
+        bp, local[path], inputs = next(loaded)
         if cache is not None:
-            cache.put(bp, local[path])
+            cache.put(bp, {rule: found for rule, found in local[path].items()
+                           if rule not in UPSTREAM_RULES})
+            cache.inputs.files.update(inputs)
             if not _chart_inside(bp):
                 cache.inputs.complete = False  # the record checks blueprint folders only
         blueprints.append(bp)
@@ -131,7 +133,7 @@ PARALLEL_MIN = 150
 _WORKERS_ENV = "BPKIT_LINT_WORKERS"  # a number; 1 turns parallel loading off
 
 
-def load_many(paths: Sequence[Path]) -> Iterator[tuple[Blueprint, dict[str, list[Problem]]]]:
+def load_many(paths: Sequence[Path], settings: Settings | None = None) -> Iterator[Loaded]:
     """`load_checked` for each path, in order; in worker processes when there are many.
 
     YAML composition is pure Python object building, so threads would not
@@ -140,7 +142,7 @@ def load_many(paths: Sequence[Path]) -> Iterator[tuple[Blueprint, dict[str, list
     """
     workers = _workers(len(paths))
     if workers <= 1:
-        return (load_checked(path) for path in paths)
+        return (load_checked(path, settings) for path in paths)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -149,9 +151,12 @@ def load_many(paths: Sequence[Path]) -> Iterator[tuple[Blueprint, dict[str, list
                                initializer=_worker_start)
     chunk = max(1, min(64, len(paths) // (workers * 8)))
 
-    def results() -> Iterator[tuple[Blueprint, dict[str, list[Problem]]]]:
+    import functools
+
+    def results() -> Iterator[Loaded]:
         try:
-            yield from pool.map(load_checked, paths, chunksize=chunk)
+            yield from pool.map(functools.partial(load_checked, settings=settings), paths,
+                                chunksize=chunk)
         except BrokenProcessPool:
             # A worker killed (out of memory, a signal): never wait for it.
             raise UsageError(f"a lint worker process died while loading {len(paths)} "
@@ -188,21 +193,44 @@ def _worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def load_checked(path: Path) -> tuple[Blueprint, dict[str, list[Problem]]]:
+class Loaded(NamedTuple):
+    """A loaded blueprint, the problems of the rules run on it alone, and what they read."""
+
+    blueprint: Blueprint
+    rules: dict[str, list[Problem]]
+    inputs: frozenset[str]  # files outside the folder the verdicts depend on (Context.inputs)
+
+
+#: Rules that need the blueprint, the settings and the chart cache, and
+#: nothing of other blueprints: with settings, `load_checked` runs them too
+#: (in the worker, while the node graphs are still there). Not cached per
+#: folder (the chart cache is outside it); the run record checks that.
+UPSTREAM_RULES = frozenset({"overlay-values", "overlay-subchart-key"})
+
+
+def load_checked(path: Path, settings: Settings | None = None) -> Loaded:
     """Load a blueprint and run the rules that need nothing else (`local_problems`).
 
-    Its node graphs are dropped then (positions are parsed again if another
-    rule needs one), and the youngest generation of the cyclic collector
-    runs: the YAML loader leaves a reference cycle per file that holds its
-    C parser's buffers, and `bpkit lint` makes full collections rare. A run
-    of 1,000 blueprints peaks at 40 MB this way instead of 95 MB, and is no
-    slower (only this blueprint's objects are young).
+    With `settings`, the UPSTREAM_RULES too. Its node graphs are dropped
+    then (positions are parsed again if another rule needs one), and the
+    youngest generation of the cyclic collector runs: the YAML loader leaves
+    a reference cycle per file that holds its C parser's buffers, and `bpkit
+    lint` makes full collections rare. A run of 1,000 blueprints peaks at
+    40 MB this way instead of 95 MB, and is no slower (only this blueprint's
+    objects are young).
     """
     bp = load_blueprint(path)
     found = local_problems(bp)
+    inputs: frozenset[str] = frozenset()
+    if settings is not None:
+        alone = Context(linted=(), settings=settings)
+        for rule_id, check in BLUEPRINT_CHECKS:
+            if rule_id in UPSTREAM_RULES:
+                found[rule_id] = _guarded(rule_id, bp, lambda c=check: c(bp, alone))  # type: ignore[misc]
+        inputs = frozenset(alone.inputs)
     release(bp)
     gc.collect(0)
-    return bp, found
+    return Loaded(bp, found, inputs)
 
 
 def local_problems(bp: Blueprint) -> dict[str, list[Problem]]:

@@ -24,6 +24,7 @@ def lint_selection(settings: Settings, names: Sequence[str], all_: bool = False,
     blueprints = []
     local = {}
     for path in chosen:
-        bp, local[bp.path] = load_checked(path)
+        bp, rules, _ = load_checked(path, settings)
+        local[bp.path] = rules
         blueprints.append(bp)
     return blueprints, lint_blueprints(blueprints, settings, local=local)
