@@ -105,7 +105,7 @@ def lint_paths(
             continue
         bp, local[path], inputs = next(loaded)
         if cache is not None:
-            cache.put(bp, {rule: found for rule, found in local[path].items()
+            cache.put(bp, {rule: problems for rule, problems in local[path].items()
                            if rule not in UPSTREAM_RULES})
             cache.inputs.files.update(inputs)
             if not _chart_inside(bp):
@@ -143,6 +143,7 @@ def load_many(paths: Sequence[Path], settings: Settings | None = None) -> Iterat
     workers = _workers(len(paths))
     if workers <= 1:
         return (load_checked(path, settings) for path in paths)
+    import functools
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -150,8 +151,6 @@ def load_many(paths: Sequence[Path], settings: Settings | None = None) -> Iterat
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
     chunk = max(1, min(64, len(paths) // (workers * 8)))
-
-    import functools
 
     def results() -> Iterator[Loaded]:
         try:
@@ -180,7 +179,6 @@ def _workers(count: int) -> int:
 
     if threading.active_count() > 1:
         return 1  # forking a process with threads can copy a held lock into the child
-
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return min(wanted, count // 75)  # at least 75 blueprints each
