@@ -197,3 +197,32 @@ def test_answering_run_imports_no_parser_and_no_rule(tree: Path, cache: Path) ->
                           env={**os.environ, **env, "PYTHONPATH": str(REPO)})
     assert proc.stdout == first.out
     assert "HEAVY []" in proc.stderr, proc.stderr
+
+
+def test_siblings_of_a_precommit_run_come_from_the_cache(tree: Path, cache: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pre-commit lints one blueprint; the others, loaded to resolve pins, are kept partially."""
+    import bpkit.lint.engine as engine
+
+    app = tree / "platform" / "app" / "blueprint.yaml"
+    loads: list[tuple[str, bool]] = []
+    real = engine.load_blueprint
+
+    def counting(path: Path, with_values: bool = True) -> object:
+        loads.append((path.name, with_values))
+        return real(path, with_values=with_values)
+
+    monkeypatch.setattr(engine, "load_blueprint", counting)
+    first = lint(tree, "platform/app/blueprint.yaml")
+    assert sorted(loads) == [("app", True), ("cert-manager", False), ("flux", False)]
+    loads.clear()
+    app.write_text(app.read_text() + "# edited\n")  # the next commit: the record cannot answer
+    second = lint(tree, "platform/app/blueprint.yaml")
+    assert loads == [("app", True)], "siblings should have come from the lint cache"
+    assert second == first == fresh(tree, "platform/app/blueprint.yaml")
+    # A partial entry never stands in for a blueprint that is linted itself.
+    assert lint(tree) == fresh(tree)
+    flux = tree / "platform" / "flux" / "chart" / "values.yaml"
+    flux.write_text(flux.read_text() + "replicaCount: 3\n")  # a duplicate key
+    assert lint(tree) == fresh(tree)
+    assert "yaml-duplicate-key" in rules_of(lint(tree)[1])

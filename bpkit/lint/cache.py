@@ -190,10 +190,11 @@ class LintCache:
                 return None
             stats = stamps.stats_of(listing)
         self.inputs.folder(real, stats)
-        if with_values:
-            self._seen[folder] = (fingerprint, stats)
+        self._seen[folder] = (fingerprint, stats)
         if entry is None or entry.get("fingerprint") != fingerprint:
             return None
+        if with_values and entry.get("partial"):
+            return None  # a sibling's entry: no values, no rule verdicts
         try:
             hit = self._rebuild(folder, entry, with_values)
         except (TypeError, ValueError, KeyError, AttributeError):
@@ -242,11 +243,31 @@ class LintCache:
 
     # -- writing -------------------------------------------------------------
 
+    def put_sibling(self, bp: Blueprint) -> None:
+        """Keep a sibling (looked up, then loaded without values): what resolving pins needs.
+
+        Pre-commit lints the changed blueprints only; their siblings are
+        loaded every time to resolve dependencies, and would be parsed every
+        time without this. A partial entry serves lookups without values
+        only, and never replaces a full one for the same content.
+        """
+        current = self._new.get(os.path.abspath(bp.path)) or self._stored().get(
+            os.path.abspath(bp.path))
+        seen = self._seen.get(bp.path)
+        if seen is None or (isinstance(current, dict)
+                            and current.get("fingerprint") == seen[0]):
+            return
+        self._keep(bp, seen, rules=None)
+
     def put(self, bp: Blueprint, rules: Mapping[str, list[Problem]]) -> None:
         """Keep what `bp` (looked up, then loaded with values) contributes, if plain data."""
         seen = self._seen.get(bp.path)
         if seen is None or set(rules) != set(self.local):
             return
+        self._keep(bp, seen, rules)
+
+    def _keep(self, bp: Blueprint, seen: tuple[str, list[list[Any]] | None],
+              rules: Mapping[str, list[Problem]] | None) -> None:
         docs: dict[str, Any] = {}
         for name, doc in zip(_DOCS, (bp.blueprint, bp.chart, bp.values), strict=True):
             if doc is None:
@@ -263,11 +284,15 @@ class LintCache:
         except ValueError:
             return
         fingerprint, stats = seen
-        self._new[os.path.abspath(bp.path)] = {
+        entry: dict[str, Any] = {
             "fingerprint": fingerprint, "stats": stats,
             "chart_dir": "" if chart_rel == "." else chart_rel, "docs": docs,
             "problems": {rule: _rows(found)
-                         for rule, found in [(LOAD_KEY, bp.problems), *rules.items()] if found}}
+                         for rule, found in [(LOAD_KEY, bp.problems), *(rules or {}).items()]
+                         if found}}
+        if rules is None:
+            entry["partial"] = True
+        self._new[os.path.abspath(bp.path)] = entry
 
     def save(self) -> None:
         """Write the new entries, merged with what another run may have written meanwhile."""

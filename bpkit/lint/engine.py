@@ -269,7 +269,8 @@ def sibling_loader(linted: Sequence[Blueprint], settings: Settings, *,
     """Blueprints of the same monorepo(s), for resolving dependencies by name.
 
     `also`: more monorepo roots to look in (when nothing was linted there).
-    `cache`: read (never written: siblings are loaded without values) when given.
+    `cache`: read when given, and given partial entries (no values, no
+    verdicts) for siblings it did not hold.
     """
 
     def one(path: Path) -> Blueprint:
@@ -277,8 +278,10 @@ def sibling_loader(linted: Sequence[Blueprint], settings: Settings, *,
         if hit is not None:
             return hit.blueprint
         bp = load_blueprint(path, with_values=False)
-        if cache is not None and not _chart_inside(bp):
-            cache.inputs.complete = False
+        if cache is not None:
+            if not _chart_inside(bp):
+                cache.inputs.complete = False
+            cache.put_sibling(bp)
         return bp
 
 
