@@ -191,3 +191,25 @@ def test_pyproject_that_is_not_a_small_text_file(monorepo: Path, kind: str) -> N
     assert len(lines) == 1 and "pyproject.toml" in lines[0], run.err
     assert {"fifo": "not a regular file", "zero": "not a regular file",
             "big": "larger than", "latin1": "not UTF-8"}[kind] in lines[0]
+
+
+def test_a_chart_folder_linked_out_of_the_blueprint_is_not_read(monorepo: Path,
+                                                                tmp_path: Path) -> None:
+    """chart/ a symlink to someone's folder: lint says so and shows none of its content."""
+    private = tmp_path / "private-chart"
+    private.mkdir()
+    (private / "Chart.yaml").write_text("apiVersion: v2\nname: bp-flux\nversion: 1.0.0\n")
+    (private / "values.yaml").write_text("password: [hunter2-private\n")  # a syntax error
+    chart = monorepo / FLUX / "chart"
+    for path in sorted(chart.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    chart.rmdir()
+    chart.symlink_to(private, target_is_directory=True)
+    run = bpkit("lint", "--no-cache", cwd=monorepo)
+    hit = assert_clean_failure(run, "platform/flux/chart")
+    assert "file-unreadable" in hit and "symlink out of the blueprint folder" in hit
+    assert "hunter2" not in run.out + run.err
+    assert "yaml-syntax" not in run.out
+    packaged = bpkit("package", "flux", "--out", str(tmp_path / "out"), cwd=monorepo)
+    assert packaged.code != 0 and "hunter2" not in packaged.out + packaged.err
+    assert not list((tmp_path / "out").glob("*.tgz")) if (tmp_path / "out").exists() else True

@@ -15,7 +15,7 @@ from typing import Any
 
 from bpkit.problem import Level, Problem
 from bpkit.source.discover import BLUEPRINT_FILE, CHART_DIR
-from bpkit.yamlio.load import Document, display_path, load
+from bpkit.yamlio.load import RULE_FILE, Document, display_path, load
 
 CHART_FILE = "Chart.yaml"
 VALUES_FILE = "values.yaml"
@@ -155,6 +155,13 @@ def load_blueprint(path: Path, *, with_values: bool = True) -> Blueprint:
     else:
         bp.problems.append(_missing(bp_file, "every blueprint needs a Blueprint manifest"))
     bp.chart_dir = _chart_dir(path, bp.blueprint)
+    if _leaves(bp.chart_dir, path):
+        # chart/ itself a symlink out of the blueprint: its files are someone
+        # else's (and could reach a CI log through a problem message).
+        bp.problems.append(Problem(display_path(bp.chart_dir), 0, 0, RULE_FILE, Level.ERROR,
+                                   "the chart folder is a symlink out of the blueprint "
+                                   "folder; its files are not read"))
+        return bp
     for name in (CHART_FILE, VALUES_FILE) if with_values else (CHART_FILE,):
         file = bp.chart_dir / name
         if not (file.exists() or file.is_symlink()):
@@ -169,6 +176,15 @@ def load_blueprint(path: Path, *, with_values: bool = True) -> Blueprint:
         else:
             bp.values = doc
     return bp
+
+
+def _leaves(chart_dir: Path, folder: Path) -> bool:
+    """Whether `chart_dir` resolves outside the blueprint folder (through a symlink)."""
+    try:
+        real, inside = os.path.realpath(chart_dir), os.path.realpath(folder)
+    except (OSError, ValueError):
+        return True
+    return real != inside and not real.startswith(inside.rstrip("/") + "/")
 
 
 def _missing(file: Path, why: str) -> Problem:
