@@ -20,6 +20,7 @@ from bpkit.helm import chartfiles
 from bpkit.helm.chartfiles import collect, scan
 from bpkit.package.build import Package, build_package, write_archive
 from bpkit.source.model import load_blueprint
+from bpkit.yamlio.load import load
 from tests.helpers.cli import bpkit
 
 CHART = b"apiVersion: v2\nname: x\nversion: 1.0.0\n"
@@ -183,14 +184,19 @@ def test_lint_and_package_refuse_a_chart_folder_outside(monorepo: Path, secret: 
     (flux / "chart").symlink_to(secret)
     lint = bpkit("lint", "platform/flux", cwd=monorepo)
     assert lint.code == 1
-    assert "chart-files the chart folder resolves to" in lint.out
+    assert "file-unreadable the chart folder is a symlink out of the blueprint folder" in lint.out
     pkg = bpkit("package", "flux", cwd=monorepo)
     assert pkg.code == 1
-    assert "outside the repository" in pkg.out + pkg.err
+    assert "symlink out of the blueprint folder" in pkg.out + pkg.err
     assert not (monorepo / "dist" / "bp-flux-1.0.0.tgz").exists()
-    # build_package checks it too, for library callers that skip lint.
+    # The loader reads nothing there; build_package checks the folder too, for
+    # library callers that build a Blueprint (with its documents) themselves.
+    bp = load_blueprint(flux)
+    assert bp.chart is None and [p.rule for p in bp.problems] == ["file-unreadable"]
+    bp.chart, _ = load(secret / "Chart.yaml")
+    bp.values, _ = load(secret / "values.yaml")
     with pytest.raises(PackageError, match=r"platform/flux/chart: the chart folder resolves to"):
-        build_package(load_blueprint(flux), [])
+        build_package(bp, [])
 
 
 def test_blueprint_folder_linked_out_of_the_repository_is_refused(
