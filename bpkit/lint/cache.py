@@ -37,7 +37,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,9 +45,9 @@ from typing import Any
 from ruamel.yaml.nodes import Node
 
 from bpkit import __version__
-from bpkit.lint import stamps
+from bpkit.lint import packfile, stamps
 from bpkit.lint.record import REPO_CACHE, Inputs, cache_dir
-from bpkit.problem import Level, Problem
+from bpkit.problem import Problem
 from bpkit.settings import Settings
 from bpkit.source.discover import BLUEPRINT_FILE
 from bpkit.source.model import CHART_FILE, VALUES_FILE, Blueprint
@@ -74,7 +74,6 @@ MAX_PACK_BYTES = 256 * 1024 * 1024
 KEEP_PACKS = 8  # pack files kept in one cache folder
 LOAD_KEY = "(load)"  # the loader's own problems, in an entry's "problems"
 _DOCS = ("blueprint", "chart", "values")
-_LEVELS = {level.value: level for level in Level}
 
 
 class Reloading(Document):
@@ -231,7 +230,7 @@ class LintCache:
         if not isinstance(problems, dict) or not set(problems) <= {LOAD_KEY, *self.local}:
             return None
         found: dict[str, list[Problem]] = {rule: [] for rule in self.local}
-        found.update((rule, _problems(items)) for rule, items in problems.items())
+        found.update((rule, packfile.problems_from(items)) for rule, items in problems.items())
         loaded = found.pop(LOAD_KEY, [])
         if not with_values:  # as `load_blueprint(with_values=False)` would have it
             shown = display_path(files["values"])
@@ -278,7 +277,7 @@ class LintCache:
                     return
             except RecursionError:
                 return
-            docs[name] = [doc.display, _dumps(doc.data)]
+            docs[name] = [doc.display, packfile.dumps(doc.data)]
         try:
             chart_rel = bp.chart_dir.relative_to(bp.path).as_posix()
         except ValueError:
@@ -287,7 +286,7 @@ class LintCache:
         entry: dict[str, Any] = {
             "fingerprint": fingerprint, "stats": stats,
             "chart_dir": "" if chart_rel == "." else chart_rel, "docs": docs,
-            "problems": {rule: _rows(found)
+            "problems": {rule: packfile.problem_rows(found)
                          for rule, found in [(LOAD_KEY, bp.problems), *(rules or {}).items()]
                          if found}}
         if rules is None:
@@ -302,78 +301,28 @@ class LintCache:
         for real in [r for r in entries if r not in self._new]:
             if not os.path.isdir(real):
                 del entries[real]  # a blueprint that is gone
-        try:
-            body = _dumps(entries).encode("ascii")
-        except (ValueError, TypeError, RecursionError, UnicodeError):
-            return
-        header = {"magic": MAGIC, "format": FORMAT, "key": self.key,
-                  "sha256": hashlib.sha256(body).hexdigest()}
-        data = _dumps(header).encode() + b"\n" + body
-        if len(data) > MAX_PACK_BYTES:
-            return
-        tmp = self.directory / f".{self.file.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-        try:
-            self._prepare()
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, self.file)
-        except OSError:  # a read-only tree, a full disk: lint worked, the cache did not
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        self._prepare()
+        if not packfile.write(self.file, entries, magic=MAGIC, fmt=FORMAT, key=self.key,
+                              max_bytes=MAX_PACK_BYTES):
             return
         self._new.clear()
-        self._prune()
+        # The newest few packs stay (other settings, working directories, bpkit versions).
+        packfile.prune(self.directory, "*.json", KEEP_PACKS, self.file)
 
     def _prepare(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         top = self.directory.parent
         if top.name == REPO_CACHE and not (top / ".gitignore").exists():
-            tmp = top / f".gitignore.{os.getpid()}.tmp"
-            tmp.write_text("# Created by bpkit: the lint cache, never committed.\n*\n")
-            os.replace(tmp, top / ".gitignore")
+            from bpkit.fsio import atomic_write
 
-    def _prune(self) -> None:
-        """Keep the newest few packs (other settings, working directories, bpkit versions)."""
-        with contextlib.suppress(OSError):
-            packs = sorted((p for p in self.directory.glob("*.json") if p != self.file),
-                           key=lambda p: p.stat().st_mtime, reverse=True)
-            for old in packs[KEEP_PACKS - 1:]:
-                old.unlink()
+            with contextlib.suppress(OSError):
+                atomic_write(top / ".gitignore",
+                             b"# Created by bpkit: the lint cache, never committed.\n*\n")
 
 
 def _read_pack(file: Path, key: str) -> dict[str, Any]:
-    """The entries of a pack file, or {} when it is missing, corrupt or not ours.
-
-    A pack is one header line (magic, format, key, the body's sha256) and a
-    JSON body; a body that does not hash to what the header says is
-    ignored, so a torn or damaged file is never read as entries.
-    """
-    try:
-        with open(file, "rb") as fh:
-            raw = fh.read(MAX_PACK_BYTES + 1)
-    except OSError:
-        return {}
-    line, _, body = raw.partition(b"\n")
-    if len(raw) > MAX_PACK_BYTES or len(line) > 1024:
-        return {}
-    try:
-        header = json.loads(line)
-    except ValueError:
-        return {}
-    if not (isinstance(header, dict) and header.get("magic") == MAGIC
-            and header.get("format") == FORMAT and header.get("key") == key
-            and header.get("sha256") == hashlib.sha256(body).hexdigest()):
-        return {}
-    try:
-        entries = json.loads(body)
-    except (ValueError, RecursionError):
-        return {}
+    """The entries of a pack file, or {} when it is missing, corrupt or not ours."""
+    entries = packfile.read(file, magic=MAGIC, fmt=FORMAT, key=key, max_bytes=MAX_PACK_BYTES)
     return entries if isinstance(entries, dict) else {}
-
-
-def _dumps(data: Any) -> str:
-    # ASCII with \u escapes: lone surrogates (file names that are not UTF-8) survive.
-    return json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
 def _plain(value: Any) -> bool:
@@ -395,23 +344,3 @@ def _inside_relative(rel: str) -> bool:
         return True
     parts = rel.split("/")
     return not rel.startswith("/") and all(p not in ("", ".", "..") for p in parts)
-
-
-def _rows(problems: Sequence[Problem]) -> list[list[Any]]:
-    return [[p.path, p.line, p.col, p.rule, p.level.value, p.message] for p in problems]
-
-
-def _problems(rows: Any) -> list[Problem]:
-    if not isinstance(rows, list):
-        raise ValueError("problems must be a list")
-    out = []
-    for row in rows:
-        if not (isinstance(row, list) and len(row) == 6):
-            raise ValueError("a problem is six fields")
-        path, line, col, rule, level, message = row
-        if not (isinstance(path, str) and type(line) is int and type(col) is int
-                and line >= 0 and col >= 0 and isinstance(rule, str)
-                and isinstance(message, str) and level in _LEVELS):
-            raise ValueError("a problem field has the wrong type")
-        out.append(Problem(path, line, col, rule, _LEVELS[level], message))
-    return out

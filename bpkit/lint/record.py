@@ -30,18 +30,15 @@ a header line with the body's sha256, so a torn or foreign file is ignored.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bpkit import __version__
-from bpkit.lint import stamps
+from bpkit.lint import packfile, stamps
 from bpkit.lint.paths import split_deleted
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings, cache_root
@@ -55,7 +52,6 @@ CACHE_ENV = "BPKIT_CACHE_DIR"
 REPO_CACHE = ".bpkit_cache"
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 KEEP_RECORDS = 16
-_LEVELS = {level.value: level for level in Level}
 
 
 def cache_dir(root: Path, env: Mapping[str, str] = os.environ) -> Path:
@@ -118,8 +114,9 @@ class RunRecord:
 
     def answer(self) -> Report | None:
         """The recorded report when every input still looks the same, else None."""
-        body = _read(self.file, self.key)
-        if body is None:
+        body = packfile.read(self.file, magic=MAGIC, fmt=FORMAT, key=self.key,
+                             max_bytes=MAX_RECORD_BYTES)
+        if not isinstance(body, dict):
             return None
         try:
             if not self._current(body["inputs"]):
@@ -165,80 +162,18 @@ class RunRecord:
                                    for real, rows in inputs.folders.items()},
                        "searched": inputs.searched,
                        "files": {name: stamps.file_row(name) for name in sorted(inputs.files)}},
-            "report": {"problems": [[p.path, p.line, p.col, p.rule, p.level.value, p.message]
-                                    for p in report.problems],
+            "report": {"problems": packfile.problem_rows(report.problems),
                        "blueprints": [str(p) for p in report.blueprints],
                        "dependents": [str(p) for p in report.dependents],
                        "files": report.files, "outside": list(report.outside)},
         }
-        try:
-            encoded = _dumps(body).encode("ascii")
-        except (ValueError, TypeError, RecursionError, UnicodeError):
-            return
-        header = {"magic": MAGIC, "format": FORMAT, "key": self.key,
-                  "sha256": hashlib.sha256(encoded).hexdigest()}
-        data = _dumps(header).encode() + b"\n" + encoded
-        if len(data) > MAX_RECORD_BYTES:
-            return
-        tmp = self.directory / f".{self.file.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "xb") as fh:
-                fh.write(data)
-            os.replace(tmp, self.file)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            return
-        with contextlib.suppress(OSError):
-            records = sorted((p for p in self.directory.glob("run-*.rec") if p != self.file),
-                             key=lambda p: p.stat().st_mtime, reverse=True)
-            for old in records[KEEP_RECORDS - 1:]:
-                old.unlink()
-
-
-def _dumps(data: Any) -> str:
-    # ASCII with \u escapes: lone surrogates (file names that are not UTF-8) survive.
-    return json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-
-
-def _read(file: Path, key: str) -> dict[str, Any] | None:
-    """The body of a record whose header and checksum match, else None."""
-    try:
-        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-                     | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                return None
-            raw = fh.read(MAX_RECORD_BYTES + 1)
-    except OSError:
-        return None
-    line, _, encoded = raw.partition(b"\n")
-    if len(raw) > MAX_RECORD_BYTES or len(line) > 1024:
-        return None
-    try:
-        header = json.loads(line)
-        if not (isinstance(header, dict) and header.get("magic") == MAGIC
-                and header.get("format") == FORMAT and header.get("key") == key
-                and header.get("sha256") == hashlib.sha256(encoded).hexdigest()):
-            return None
-        body = json.loads(encoded)
-    except (ValueError, RecursionError):
-        return None
-    return body if isinstance(body, dict) else None
+        if packfile.write(self.file, body, magic=MAGIC, fmt=FORMAT, key=self.key,
+                          max_bytes=MAX_RECORD_BYTES):
+            packfile.prune(self.directory, "run-*.rec", KEEP_RECORDS, self.file)
 
 
 def _report(data: dict[str, Any]) -> Report:
-    problems = []
-    for row in data["problems"]:
-        path, line, col, rule, level, message = row
-        if not (isinstance(path, str) and type(line) is int and type(col) is int
-                and isinstance(rule, str) and isinstance(message, str) and level in _LEVELS):
-            raise ValueError("a problem field has the wrong type")
-        problems.append(Problem(path, line, col, rule, _LEVELS[level], message))
+    problems = packfile.problems_from(data["problems"])
     files = data["files"]
     if type(files) is not int:
         raise ValueError("files must be a number")

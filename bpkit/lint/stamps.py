@@ -106,26 +106,24 @@ def seal(rows: Rows) -> tuple[list[str], str]:
     and a record of 1,000 folders reads in a few milliseconds instead of
     decoding 6,000 rows.
     """
-    names = [kept[0] for kept in rows]
-    return names, hashlib.blake2b(repr(rows).encode("utf-8", "surrogateescape"),
-                                  digest_size=16).hexdigest()
+    return [kept[0] for kept in rows], _sealed(rows)
+
+
+def _sealed(rows: Rows) -> str:
+    return hashlib.blake2b(repr(rows).encode("utf-8", "surrogateescape"),
+                           digest_size=16).hexdigest()
 
 
 def sealed_unchanged(real: str, names: Any, digest: Any) -> bool:
     """Whether the files and folders `names` under `real` still have the sealed stat data."""
     if not isinstance(names, list) or not names or not isinstance(digest, str):
         return False
-    lstat, prefix = os.lstat, real + "/"
-    rows: Rows = []
+    prefix = real + "/"
     try:
-        for name in names:
-            st = lstat(prefix + name) if name else os.stat(real)
-            rows.append([name, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
-                         st.st_dev])
+        rows = [row(name, os.lstat(prefix + name) if name else os.stat(real)) for name in names]
     except (OSError, TypeError, ValueError):
         return False
-    return hashlib.blake2b(repr(rows).encode("utf-8", "surrogateescape"),
-                           digest_size=16).hexdigest() == digest
+    return _sealed(rows) == digest
 
 
 def file_row(path: str) -> list[Any] | None:
