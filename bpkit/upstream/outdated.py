@@ -15,44 +15,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bpkit.errors import BpkitError, UpstreamError
-from bpkit.settings import DEFAULT_RETRY_BUDGET, mirrors_from_env, normalize_repo
+from bpkit.settings import DEFAULT_RETRY_BUDGET
 from bpkit.source.model import Blueprint
 from bpkit.text import printable, redact
+from bpkit.upstream.clients import Upstreams
 from bpkit.upstream.index import Newest, Offer, find, newest, offers
 
 if TYPE_CHECKING:
     from bpkit.net.helmrepo import HelmRepoClient
-    from bpkit.net.registry import RegistryTarget
 
 
-class OfferSource:
+class OfferSource(Upstreams):
     """What repositories offer, for one run: each index or tag list fetched once."""
 
     def __init__(self, *, mirrors: Mapping[str, str] | None = None,
                  env: Mapping[str, str] = os.environ, ca_file: str | Path | None = None,
                  retry_budget: float = DEFAULT_RETRY_BUDGET, cache_dir: Path | None = None,
                  helm_client: HelmRepoClient | None = None) -> None:
-        merged = {normalize_repo(k): v for k, v in (mirrors or {}).items()}
-        merged.update(mirrors_from_env(env.get("BPKIT_MIRRORS")))
-        self.mirrors = merged
-        self.env = env
-        self.ca_file = ca_file
-        self.retry_budget = retry_budget
-        self.cache_dir = cache_dir
-        self._helm = helm_client
-        self._registries: dict[str, RegistryTarget] = {}
+        given = helm_client
+        super().__init__(mirrors=mirrors, env=env, ca_file=ca_file, retry_budget=retry_budget,
+                         index_dir=cache_dir,
+                         helm_factory=(lambda: given) if given is not None else None)
         self._tags: dict[tuple[str, str], list[Offer]] = {}
-
-    def source_for(self, repo: str) -> str:
-        return self.mirrors.get(normalize_repo(repo), normalize_repo(repo))
-
-    def helm_client(self) -> HelmRepoClient:
-        if self._helm is None:
-            from bpkit.net.helmrepo import HelmRepoClient
-
-            self._helm = HelmRepoClient(ca_file=self.ca_file, env=self.env,
-                                        retry_budget=self.retry_budget, cache_dir=self.cache_dir)
-        return self._helm
 
     def offers(self, chart: str, repo: str) -> list[Offer]:
         """Every strict-SemVer version of `chart` in `repo`, oldest first."""
@@ -71,28 +55,13 @@ class OfferSource:
     def _oci_offers(self, chart: str, source: str) -> list[Offer]:
         key = (source, chart)
         if key not in self._tags:
-            from bpkit.net import credentials
-            from bpkit.net.registry import RegistryTarget
-            from bpkit.oci.reference import parse_registry
-
-            if source not in self._registries:
-                ref = parse_registry(source)
-                self._registries[source] = RegistryTarget(
-                    ref, credentials=credentials.resolve(ref.host, env=self.env),
-                    ca_file=self.ca_file, retry_budget=self.retry_budget)
-            tags = self._registries[source].list_tags(chart)
+            tags = self.registry(source).list_tags(chart)
             if not tags:
                 raise UpstreamError(f"{redact(source)}: chart {printable(chart)!r} not found "
                                     "(no repository with tags)")
             # OCI tags say nothing of appVersion without one request per version.
             self._tags[key] = offers((t.replace("_", "+"), None) for t in tags)
         return self._tags[key]
-
-    def close(self) -> None:
-        if self._helm is not None:
-            self._helm.close()
-        for target in self._registries.values():
-            target.close()
 
     def __enter__(self) -> OfferSource:
         return self

@@ -30,15 +30,15 @@ from bpkit.oci.artifact import (
     PROV_LAYER_MEDIA_TYPE,
     sha256_digest,
 )
-from bpkit.settings import DEFAULT_RETRY_BUDGET, mirrors_from_env, normalize_repo
+from bpkit.settings import DEFAULT_RETRY_BUDGET, normalize_repo
 from bpkit.source.lock import UpstreamLock
 from bpkit.text import printable
 from bpkit.upstream.cache import ChartCache
+from bpkit.upstream.clients import Upstreams
 from bpkit.versions import SEMVER_RE, Version
 
 if TYPE_CHECKING:
     from bpkit.net.helmrepo import ChartVersion, HelmRepoClient
-    from bpkit.net.registry import RegistryTarget
     from bpkit.source.model import Blueprint
 
 __all__ = ["Resolved", "Resolver", "Upstream", "mismatch_message", "upstream_of"]
@@ -92,7 +92,7 @@ def mismatch_message(up: Upstream, source: str, got: str, expected: str) -> str:
             "delete upstream.lock and run bpkit upstream lock)")
 
 
-class Resolver:
+class Resolver(Upstreams):
     """Resolves upstreams for one run: one index per repository, one client per registry."""
 
     def __init__(
@@ -105,37 +105,15 @@ class Resolver:
         retry_budget: float = DEFAULT_RETRY_BUDGET,
         helm_client: Callable[[], HelmRepoClient] | None = None,
     ) -> None:
+        super().__init__(mirrors=mirrors, env=env, ca_file=ca_file, retry_budget=retry_budget,
+                         index_dir=cache.index_dir(), helm_factory=helm_client)
         self.cache = cache
-        merged = {normalize_repo(k): v for k, v in (mirrors or {}).items()}
-        merged.update(mirrors_from_env(env.get("BPKIT_MIRRORS")))
-        self.mirrors = merged
-        self.env = env
-        self.ca_file = ca_file
-        self.retry_budget = retry_budget
-        self._helm_factory = helm_client
-        self._helm: HelmRepoClient | None = None
-        self._registries: dict[str, RegistryTarget] = {}
-
-    def close(self) -> None:
-        if self._helm is not None:
-            self._helm.close()
-        for target in self._registries.values():
-            target.close()
 
     def __enter__(self) -> Resolver:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @property
-    def request_count(self) -> int:
-        count = self._helm.request_count if self._helm is not None else 0
-        return count + sum(t.request_count for t in self._registries.values())
-
-    def source_for(self, repo: str) -> str:
-        """Where `repo` is really fetched from: its mirror, or itself."""
-        return self.mirrors.get(normalize_repo(repo), normalize_repo(repo))
 
     # -- public -----------------------------------------------------------------
 
@@ -183,7 +161,7 @@ class Resolver:
                         expect: str | None) -> tuple[bytes, bool]:
         if not source.startswith(("https://", "http://")):
             raise UpstreamError(f"{printable(source)}: not an https:// or oci:// repository")
-        client = self._helm_client()
+        client = self.helm_client()
         index = client.index(source)
         versions = index.entries.get(up.chart)
         if not versions:
@@ -201,7 +179,7 @@ class Resolver:
     def _from_oci(self, up: Upstream, source: str, expect: str | None) -> tuple[bytes, bool]:
         from bpkit.errors import RegistryError
 
-        target = self._registry(source)
+        target = self.registry(source)
         tag = up.version.replace("+", "_")
         try:
             manifest = target.get_manifest(up.chart, tag)
@@ -225,30 +203,6 @@ class Resolver:
         if cached is not None:
             return cached, False
         return target.get_blob(up.chart, digest, limit=UPSTREAM_MAX_ARCHIVE_BYTES), True
-
-    def _helm_client(self) -> HelmRepoClient:
-        if self._helm is None:
-            if self._helm_factory is not None:
-                self._helm = self._helm_factory()
-            else:
-                from bpkit.net.helmrepo import HelmRepoClient
-
-                self._helm = HelmRepoClient(ca_file=self.ca_file, env=self.env,
-                                            retry_budget=self.retry_budget,
-                                            cache_dir=self.cache.index_dir())
-        return self._helm
-
-    def _registry(self, source: str) -> RegistryTarget:
-        if source not in self._registries:
-            from bpkit.net import credentials
-            from bpkit.net.registry import RegistryTarget
-            from bpkit.oci.reference import parse_registry
-
-            ref = parse_registry(source)
-            creds = credentials.resolve(ref.host, env=self.env)
-            self._registries[source] = RegistryTarget(
-                ref, credentials=creds, ca_file=self.ca_file, retry_budget=self.retry_budget)
-        return self._registries[source]
 
     # -- what the chart says ------------------------------------------------------
 
