@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.helpers.cli import Run
-from tests.helpers.git import PLATFORM, git, platform_repo
+from tests.helpers.git import PLATFORM, git, platform_repo, set_version
 from tests.helpers.publish import TAG, no_secret, run
 
 if TYPE_CHECKING:
@@ -485,6 +485,41 @@ def test_two_publishers_at_once(repo: Path, registry: RunningRegistry) -> None:
         assert sha256(registry.manifest(chart, TAG) or b"") == a[chart]["digest"]
         stored = list((revisions / chart / "_manifests" / "revisions" / "sha256").iterdir())
         assert len(stored) == 1, f"{chart}: {len(stored)} manifests stored"
+
+
+def test_rival_publishers_of_other_content_one_wins_the_other_exits_1(
+    repo: Path, tmp_path: Path, registry: RunningRegistry
+) -> None:
+    """Two CI jobs publish one version with different content at the same moment.
+
+    Whatever the interleaving, exactly one reports "published", the tag
+    serves its digest, and the other exits 1 naming both digests (refused
+    before its manifest PUT, or failing its read-back after it).
+    """
+    rival = platform_repo(tmp_path / "rival")
+    change_values(rival)
+    for version in ("1.0.1", "1.0.2", "1.0.3"):
+        for root in (repo, rival):
+            set_version(root / "platform", "flux", version)
+            git(root, "commit", "-q", "-am", f"flux {version}")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(pool.map(
+                lambda root: run(root, "publish", "flux", "--registry", registry.url,
+                                 "--format", "json"),
+                (repo, rival),
+            ))
+        rows = [results(r)["bp-flux"] for r in runs]
+        assert rows[0]["digest"] != rows[1]["digest"]
+        winners = [i for i, r in enumerate(runs) if r.code == 0]
+        assert len(winners) == 1, [(r.code, row["status"]) for r, row in zip(runs, rows,
+                                                                             strict=True)]
+        won, lost = rows[winners[0]], rows[1 - winners[0]]
+        assert runs[1 - winners[0]].code == 1
+        assert won["status"] == "published"
+        assert lost["status"] in ("refused", "failed"), lost
+        assert won["digest"] in lost["message"] and lost["digest"] in lost["message"], lost
+        assert sha256(registry.manifest("bp-flux", version) or b"") == won["digest"]
+        assert_absent_or_complete(registry, "bp-flux", version)
 
 
 # --------------------------------------------------------------------------- lint errors
