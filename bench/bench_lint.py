@@ -12,7 +12,11 @@ shared machine falls on both alike:
   lint, N cold      the same on N synthetic blueprints (gen_blueprints.py),
                     with no lint cache (`--no-cache` when bpkit has it, and a
                     fresh cache directory either way, holding only the
-                    upstream charts, as `bpkit upstream fetch` leaves it)
+                    upstream charts and their summaries, as `bpkit upstream
+                    fetch` leaves it)
+  lint, N cold,     the same with a cache holding the charts alone (filled by
+  bare charts       hand or by a bpkit older than the summaries): lint
+                    summarises each chart itself
   lint, N warm      `bpkit lint` twice on the same tree and cache, the second
                     one timed (the first fills the lint cache)
   package --all     of the N blueprints in a git repository with a history,
@@ -183,6 +187,7 @@ class Bench:
         self.helm = helm
         self.caches = 0
         self.upstreams = work / "upstreams"  # the synthetic upstream charts (gen_blueprints)
+        self.bare = work / "bare"  # the same charts without their summaries
         self.bpkit_env = {k: v for k, v in os.environ.items()
                           if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
                                        "BPKIT_REGISTRY", "SOURCE_DATE_EPOCH",
@@ -194,16 +199,17 @@ class Bench:
             (work / "helm" / name).mkdir(parents=True)
             self.helm_env[name] = str(work / "helm" / name)
 
-    def fresh_cache(self) -> Path:
+    def fresh_cache(self, bare: bool = False) -> Path:
         """A $BPKIT_CACHE_DIR new for every cold run: the upstream charts and nothing else.
 
-        As `bpkit upstream fetch` leaves it: the charts are there, but neither
-        lint's summaries of their values nor a lint cache.
+        As `bpkit upstream fetch` leaves it: the charts with their summaries,
+        but no lint cache; `bare`: the charts alone.
         """
         self.caches += 1
         path = self.work / "caches" / str(self.caches)
-        if self.upstreams.is_dir():
-            shutil.copytree(self.upstreams, path, copy_function=os.link)
+        seed = self.bare if bare else self.upstreams
+        if seed.is_dir():
+            shutil.copytree(seed, path, copy_function=os.link)
         else:
             path.mkdir(parents=True)
         return path
@@ -296,6 +302,7 @@ def main() -> int:
         (ten / ".git").mkdir()  # repository root marker, as in a monorepo
         big = work / "big"
         commit_history(big, generate(big, count, bench.upstreams))
+        generate(work / "unused", count, bench.bare, summaries=False)
         ten_charts, big_charts = chart_list(work, ten, "ten"), chart_list(work, big, "big")
 
         results: dict[str, Samples] = {}
@@ -303,10 +310,10 @@ def main() -> int:
 
         def bpkit_step(case: str, args: list[str], tree: Path,
                        extra: dict[str, str] | None = None,
-                       warm: bool = False) -> Callable[[bool], None]:
+                       warm: bool = False, bare: bool = False) -> Callable[[bool], None]:
             def step(timed: bool) -> None:
                 shutil.rmtree(tree / ".bpkit_cache", ignore_errors=True)
-                cache = bench.fresh_cache()
+                cache = bench.fresh_cache(bare)
                 if warm:
                     bench.bpkit(args, tree, cache, extra)  # fills the cache
                     files = sum(1 for p in cache.rglob("*") if p.is_file())
@@ -333,7 +340,9 @@ def main() -> int:
                           helm_step("helm lint ten", ten_charts)])
         interleave(runs, [bpkit_step("lint big", ["lint", *no_cache, "platform/"], big),
                           helm_step("helm lint big", big_charts),
-                          bpkit_step("lint big warm", ["lint", "platform/"], big, warm=True)])
+                          bpkit_step("lint big warm", ["lint", "platform/"], big, warm=True),
+                          bpkit_step("lint big bare", ["lint", *no_cache, "platform/"], big,
+                                     bare=True)])
 
         outs = iter(range(10**6))
 
@@ -384,6 +393,10 @@ def main() -> int:
     rows.append((f"lint, {n} synthetic blueprints, cold", results["lint big"].cell(),
                  helm_cell("helm lint big"), text, "≤ 0.35x; memory ≤ Helm's",
                  verdict(value, 0.35, memory_ok)))
+    text, value = ratio("lint big bare", "helm lint big")
+    rows.append((f"lint, {n} synthetic blueprints, cold, bare charts (no summaries)",
+                 results["lint big bare"].cell(), helm_cell("helm lint big"), text,
+                 "—", "—"))
     text, value = ratio("lint big warm", "helm lint big")
     rows.append((f"lint, {n} synthetic blueprints, warm (second run)",
                  results["lint big warm"].cell(), helm_cell("helm lint big"), text,
@@ -412,6 +425,8 @@ def main() -> int:
             ("lint, the ten wrappers", "lint ten", "helm lint ten", "Helm"),
             (f"lint, {n} synthetic blueprints, cold", "lint big", "helm lint big", "Helm"),
             (f"lint, {n} synthetic blueprints, warm", "lint big warm", "helm lint big", "Helm"),
+            (f"lint, {n} synthetic blueprints, cold, bare charts", "lint big bare",
+             "helm lint big", "Helm"),
             (f"package --all, {n} blueprints", "package git", "package epoch",
              "bpkit with SOURCE_DATE_EPOCH")):
         other = results.get(theirs)

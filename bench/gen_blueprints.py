@@ -8,8 +8,9 @@ upstream block, a nested overlay of ~40 lines, a few dependencies), and the
 upstream.lock that `bpkit upstream lock` would write. The upstream charts
 are synthetic too (a Chart.yaml, values.yaml holding every key the overlay
 sets, one template); `generate(..., cache=DIR)` stores them in a bpkit cache
-folder (DIR/charts/sha256/<hex>.tgz), as `bpkit upstream fetch` leaves it,
-so overlay-values checks every overlay as it would in a real monorepo.
+folder as `bpkit upstream fetch` leaves it (DIR/charts/sha256/<hex>.tgz, and
+beside each the summary lint reads, DIR/values/sha256/<hex>.json), so
+overlay-values checks every overlay as it would in a real monorepo.
 
 With --git, OUT_DIR becomes a git repository with a history, as a real
 monorepo has, so that `bpkit package` takes archive timestamps from git:
@@ -32,6 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bpkit.source.lock import LOCK_FILE, UpstreamLock, dump_lock
+from bpkit.upstream.cache import ChartCache
+from bpkit.upstream.summary import ensure_summary
 
 CHART = """\
 apiVersion: v2
@@ -155,7 +158,15 @@ def upstream_chart(name: str, minor: int) -> bytes:
     return gzip.compress(raw.getvalue(), mtime=0)
 
 
-def generate(out: Path, count: int, cache: Path | None = None) -> list[Path]:
+def generate(out: Path, count: int, cache: Path | None = None, *,
+             summaries: bool = True) -> list[Path]:
+    """The blueprints; with `cache`, their upstream charts stored as `upstream fetch` does.
+
+    That is, each archive with its summary beside it (bpkit.upstream.summary);
+    `summaries=False` leaves the charts alone, as a cache filled by hand or by
+    an older bpkit is.
+    """
+    chart_cache = ChartCache(cache) if cache is not None else None
     folders = []
     for index in range(count):
         name = f"bp{index:04d}"
@@ -171,9 +182,11 @@ def generate(out: Path, count: int, cache: Path | None = None) -> list[Path]:
             name=name, minor=minor, index=index, depends=deps or "    []\n"))
         tgz = upstream_chart(name, minor)
         digest = hashlib.sha256(tgz).hexdigest()
-        if cache is not None:
-            (cache / "charts" / "sha256").mkdir(parents=True, exist_ok=True)
-            (cache / "charts" / "sha256" / f"{digest}.tgz").write_bytes(tgz)
+        if chart_cache is not None:
+            chart_cache.put(tgz)
+            if summaries:
+                ensure_summary(chart_cache.root, f"sha256:{digest}", tgz, f"up-{name}",
+                               f"2.{minor}.1")
         (folder / LOCK_FILE).write_bytes(dump_lock(UpstreamLock(
             chart=f"up-{name}", version=f"2.{minor}.1", repo=f"https://charts.example.com/{name}",
             digest=f"sha256:{digest}", app_version=f"9.{minor}.0", type="application",

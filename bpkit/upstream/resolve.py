@@ -35,6 +35,7 @@ from bpkit.source.lock import UpstreamLock
 from bpkit.text import printable
 from bpkit.upstream.cache import ChartCache
 from bpkit.upstream.clients import Upstreams
+from bpkit.upstream.summary import ensure_summary
 from bpkit.versions import SEMVER_RE, Version
 
 if TYPE_CHECKING:
@@ -121,16 +122,24 @@ class Resolver(Upstreams):
         """Resolve `up`; with a `locked` lock for the same chart, its digest must still hold."""
         expect = locked.digest if locked is not None and up.matches(locked) else None
         data, downloaded = self._obtain(up, expect)
-        return Resolved(self._describe(up, data), data, downloaded)
+        resolved = Resolved(self._describe(up, data), data, downloaded)
+        self._summarize(resolved.lock, data)
+        return resolved
 
     def fetch(self, lock: UpstreamLock) -> Resolved:
         """The locked chart's bytes: from the cache, else downloaded and checked."""
         up = Upstream(lock.chart, lock.version, lock.repo)
         cached = self.cache.get(lock.digest)
         if cached is not None:
+            self._summarize(lock, cached)
             return Resolved(lock, cached, False)
         data, downloaded = self._obtain(up, lock.digest)
+        self._summarize(lock, data)
         return Resolved(lock, data, downloaded)
+
+    def _summarize(self, lock: UpstreamLock, data: bytes) -> None:
+        """Leave the summary lint reads beside the cached chart (bpkit.upstream.summary)."""
+        ensure_summary(self.cache.root, lock.digest, data, lock.chart, lock.version)
 
     # -- locate and download ----------------------------------------------------
 

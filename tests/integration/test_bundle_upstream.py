@@ -14,6 +14,7 @@ import pytest
 
 from bpkit.oci.artifact import UPSTREAM_DIGEST
 from bpkit.source.lock import read_lock
+from bpkit.upstream.summary import read_summary, summarize, summary_path
 from tests.helpers.bundles import upstream_chart, write_bundle_blueprint
 from tests.helpers.cli import Run, bpkit
 
@@ -71,7 +72,12 @@ def test_lock_fetch_bundle_publish_verify(tmp_path: Path, helm_repo: HelmRepoSer
     run("upstream", "lock")
     lock, _ = read_lock(root / "platform" / "demo" / "upstream.lock")
     assert lock is not None and lock.digest == "sha256:" + sha256(upstream_chart())
+    # Locking left the summary lint reads beside the cached chart; fetch restores it.
+    summary = summary_path(tmp_path / "cache", lock.digest)
+    assert read_summary(summary) == summarize(upstream_chart(), "demo", "1.2.3")
+    summary.unlink()
     run("upstream", "fetch")
+    assert read_summary(summary) == summarize(upstream_chart(), "demo", "1.2.3")
     r = run("publish", "demo", "--mode", "bundle", "--registry", registry.url,
             "--format", "json")
     (result,) = json.loads(r.out)["results"]
