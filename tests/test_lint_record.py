@@ -181,7 +181,8 @@ def test_records_are_pruned(tree: Path, cache: Path) -> None:
 
 
 def test_answering_run_imports_no_parser_and_no_rule(tree: Path, cache: Path) -> None:
-    """A real warm run, after the two-second guard: same output, lighter imports."""
+    """A real warm run, after the two-second guard: same output, lighter imports (no click:
+    a plain command line, bpkit.cli.lint_run)."""
     env = {"BPKIT_CACHE_DIR": str(cache)}
     first = bpkit("lint", "--format", "json", cwd=tree, env=env)
     newest = max(p.lstat().st_ctime for p in [tree, *tree.rglob("*")])
@@ -190,7 +191,7 @@ def test_answering_run_imports_no_parser_and_no_rule(tree: Path, cache: Path) ->
     probe = ("import runpy, sys\nsys.argv = ['bpkit', 'lint', '--format', 'json']\n"
              "try:\n    runpy.run_module('bpkit', run_name='__main__')\n"
              "finally:\n    heavy = sorted(m for m in sys.modules if m.startswith("
-             "('ruamel', 'bpkit.lint.rules', 'bpkit.lint.engine', 'jsonschema')))\n"
+             "('ruamel', 'bpkit.lint.rules', 'bpkit.lint.engine', 'jsonschema', 'click')))\n"
              "    print('HEAVY', heavy, file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", probe], cwd=tree, capture_output=True,
                           text=True, timeout=60, check=False,

@@ -42,7 +42,7 @@ from bpkit.lint import packfile, stamps
 from bpkit.lint.paths import split_deleted
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings, cache_root
-from bpkit.source.discover import blueprints_under, discover
+from bpkit.source.discover import Listings, blueprints_under, discover
 
 __all__ = ["CACHE_ENV", "REPO_CACHE", "Inputs", "Report", "RunRecord", "cache_dir"]
 
@@ -129,11 +129,12 @@ class RunRecord:
         present, deleted = split_deleted(self.paths, self.settings)
         if [str(p) for p in present] != inputs["present"] or sorted(deleted) != inputs["deleted"]:
             return False
+        listings: Listings = {}  # discovery and the sibling searches list a root once
         if self.paths and not present:
             blueprints: list[str] = []
             outside: list[str] = []
         else:
-            found = discover(present, self.settings.root, self.settings.roots)
+            found = discover(present, self.settings.root, self.settings.roots, listings)
             blueprints, outside = [str(p) for p in found.blueprints], list(found.outside)
         if blueprints != inputs["blueprints"] or outside != inputs["outside"]:
             return False
@@ -146,7 +147,8 @@ class RunRecord:
             return False
         for folder, kept in inputs["searched"].items():
             path = Path(folder)
-            now = [str(p) for p in blueprints_under(path, depth=1)] if path.is_dir() else []
+            now = ([str(p) for p in blueprints_under(path, depth=1, memo=listings)]
+                   if path.is_dir() else [])
             if now != kept:
                 return False
         return all(stamps.file_row(name) == row for name, row in inputs["files"].items())

@@ -45,41 +45,61 @@ class Discovery:
     outside: list[str] = field(default_factory=list)  # paths that belong to no blueprint
 
 
+#: One folder's entries that are folders: (name, path, resolved target of a
+#: symlink or None, whether it is a blueprint folder).
+Entries = list[tuple[str, str, "Path | None", bool]]
+Listings = dict[str, Entries]
+
+
+def _entries(folder: Path, known: Collection[str], memo: Listings | None) -> Entries:
+    """The folder's sub-folders, classified; once per folder when `memo` is given."""
+    key = str(folder)
+    if memo is not None and key in memo:
+        return memo[key]
+    try:
+        listed = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        listed = []
+    isfile, isdir = os.path.isfile, os.path.isdir
+    out: Entries = []
+    for entry in listed:
+        name = entry.name
+        if name.startswith(".") or name in _SKIP_DIRS:
+            continue
+        path = entry.path
+        if memo is None and path in known and not entry.is_symlink():
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=True):
+                continue
+            real = Path(path).resolve() if entry.is_symlink() else None
+        except OSError:
+            continue
+        where = str(real) if real is not None else path
+        try:
+            blueprint = isfile(where + "/" + BLUEPRINT_FILE) or isdir(where + "/" + CHART_DIR)
+        except (OSError, ValueError):
+            blueprint = False
+        out.append((name, path, real, blueprint))
+    if memo is not None:
+        memo[key] = out
+    return out
+
+
 def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path],
-          known: Collection[str] = ()) -> None:
+          known: Collection[str] = (), memo: Listings | None = None) -> None:
     """`folder` is already resolved, so only symlinked entries need resolving.
 
     Plain strings and os.path for the entries: a Path per entry made
     listing 1,000 blueprints cost 40 ms, a warm lint's largest part.
     """
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return
-    isfile, isdir = os.path.isfile, os.path.isdir
-    for entry in entries:
-        name = entry.name
-        if name.startswith(".") or name in _SKIP_DIRS:
-            continue
-        path = entry.path
-        if path in known and not entry.is_symlink():
-            continue
-        try:
-            if not entry.is_dir(follow_symlinks=True):
-                continue
-            link = entry.is_symlink()
-            real = Path(path).resolve() if link else None
-        except OSError:
+    for name, path, real, blueprint in _entries(folder, known, memo):
+        if path in known and real is None:
             continue
         if real is not None:
             if real in seen:  # symlink loops and duplicate links
                 continue
             seen.add(real)
-            path = str(real)
-        try:
-            blueprint = isfile(path + "/" + BLUEPRINT_FILE) or isdir(path + "/" + CHART_DIR)
-        except (OSError, ValueError):
-            blueprint = False
         if blueprint:
             found.append(real if real is not None else folder / name)
         elif depth > 1:
@@ -87,19 +107,20 @@ def _scan(folder: Path, depth: int, seen: set[Path], found: list[Path],
             if real is None and inner in seen:
                 continue
             seen.add(inner)
-            _scan(inner, depth - 1, seen, found, known)
+            _scan(inner, depth - 1, seen, found, known, memo)
 
 
 def blueprints_under(folder: Path, depth: int = MAX_DEPTH,
-                     known: Collection[str] = ()) -> list[Path]:
+                     known: Collection[str] = (), memo: Listings | None = None) -> list[Path]:
     """Blueprint folders under `folder`, resolved and sorted by name.
 
     `known`: absolute paths (as strings) of folders to leave out without
-    looking at them, e.g. blueprints already loaded.
+    looking at them, e.g. blueprints already loaded. `memo`: listings shared
+    by several searches of one moment (each folder is listed once).
     """
     found: list[Path] = []
     resolved = folder.resolve()
-    _scan(resolved, depth, {resolved}, found, known)
+    _scan(resolved, depth, {resolved}, found, known, memo)
     return list(dict.fromkeys(found))  # a folder and a symlink to it are one blueprint
 
 
@@ -114,12 +135,13 @@ def owning_blueprint(path: Path, stop: Path | None = None) -> Path | None:
     return None
 
 
-def discover(paths: Sequence[str | Path], root: Path, default_roots: Iterable[str]) -> Discovery:
+def discover(paths: Sequence[str | Path], root: Path, default_roots: Iterable[str],
+             memo: Listings | None = None) -> Discovery:
     """Resolve PATH arguments: folders of blueprints, blueprint folders, or files inside one.
 
     With no paths, the configured roots (`platform/`, `products/`) under the
     repository root. Each blueprint appears once, whatever the number of its
-    files given.
+    files given. `memo`: as for `blueprints_under`.
     """
     result = Discovery()
     found: list[Path] = []
@@ -130,7 +152,7 @@ def discover(paths: Sequence[str | Path], root: Path, default_roots: Iterable[st
             names = ", ".join(f"{r}/" for r in default_roots)
             raise UsageError(f"no {names} under {root}; pass a path to lint")
         for folder in existing:
-            found.extend(blueprints_under(folder, depth=1))
+            found.extend(blueprints_under(folder, depth=1, memo=memo))
     for raw in paths:
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
@@ -142,7 +164,7 @@ def discover(paths: Sequence[str | Path], root: Path, default_roots: Iterable[st
         if owner is not None:
             found.append(owner)
         elif path.is_dir():
-            below = blueprints_under(path)
+            below = blueprints_under(path, memo=memo)
             if not below:
                 raise UsageError(f"{raw}: no blueprints found (a blueprint folder holds "
                                  f"{BLUEPRINT_FILE} or {CHART_DIR}/)")
