@@ -148,3 +148,14 @@ PASSWORD_STDIN_MAX_BYTES = 64 * 1024
 #: After Ctrl-C, seconds to let worker threads finish cleanly before the
 #: process exits anyway (the charter allows 2 s from Ctrl-C to exit 130).
 INTERRUPT_GRACE_SECONDS = 1.0
+
+#: An upstream chart's summary beside the chart cache (bpkit.upstream.summary):
+#: its values.yaml and values.schema.json as JSON, each within
+#: HELM_MAX_FILE_BYTES, with room for JSON's escapes. Larger ones are not
+#: written, and a larger file is not read (the chart is read instead).
+UPSTREAM_SUMMARY_MAX_BYTES = 32 * 1024 * 1024
+
+#: An upstream.lock as bpkit writes it is under 1 KiB; one of at most this
+#: many bytes is read directly, anything else through the YAML loader (and
+#: its HELM_MAX_FILE_BYTES).
+LOCK_FAST_MAX_BYTES = 4096

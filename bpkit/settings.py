@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bpkit.errors import ConfigError
+from bpkit.fsio import read_capped
 from bpkit.problem import Level
 
 DEFAULT_ROOTS = ("platform", "products")
@@ -244,12 +245,13 @@ def _read_settings_file(source: Path) -> bytes | None:
         return None
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    opened = os.fstat(fd)
+    if not stat.S_ISREG(opened.st_mode):
         os.close(fd)
         raise ConfigError(f"{source}: not a regular file")
     with os.fdopen(fd, "rb") as fh:
         try:
-            raw = fh.read(MAX_SETTINGS_BYTES + 1)
+            raw = read_capped(fh, MAX_SETTINGS_BYTES, opened.st_size)
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
     if len(raw) > MAX_SETTINGS_BYTES:

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bpkit.errors import GitError, UsageError
+from bpkit.fsio import read_capped
 from bpkit.history.git import Repo, first_line
 from bpkit.limits import HELM_MAX_FILE_BYTES
 from bpkit.settings import DEFAULT_ROOTS
@@ -339,7 +340,7 @@ class _WorktreeSide:
             if not stat.S_ISREG(st.st_mode) or st.st_size > HELM_MAX_FILE_BYTES:
                 return None
             with os.fdopen(os.dup(fd), "rb") as fh:
-                data = fh.read(HELM_MAX_FILE_BYTES + 1)
+                data = read_capped(fh, HELM_MAX_FILE_BYTES, st.st_size)
             return data if len(data) <= HELM_MAX_FILE_BYTES else None
         except OSError:
             return None

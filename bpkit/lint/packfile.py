@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bpkit.fsio import read_capped
 from bpkit.problem import Level, Problem
 
 _LEVELS = {level.value: level for level in Level}
@@ -60,9 +61,10 @@ def read(file: Path, *, magic: str, fmt: int, key: str, max_bytes: int) -> Any:
         return None
     try:
         with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
                 return None
-            raw = fh.read(max_bytes + 1)
+            raw = read_capped(fh, max_bytes, st.st_size)
     except OSError:
         return None
     line, _, encoded = raw.partition(b"\n")

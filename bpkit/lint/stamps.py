@@ -2,7 +2,7 @@
 
 Shared by the lint cache (an entry per blueprint folder) and its run record
 (a whole run's result, valid while every input it read looks the same).
-Standard library only: a warm `bpkit lint` answers from these before it
+Standard library (and bpkit.fsio) only: a warm `bpkit lint` answers from these before it
 imports the YAML parser or a rule.
 """
 
@@ -14,6 +14,8 @@ import stat
 import time
 from pathlib import Path
 from typing import Any
+
+from bpkit.fsio import read_capped
 
 #: A folder with more entries or bytes than this is linted afresh every time
 #: (the cache must not read what the loader would refuse to).
@@ -151,10 +153,11 @@ def fingerprint(real: str, listing: Listing) -> str | None:
         except OSError:
             return None
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):
                 return None
             with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = fh.read(budget + 1)
+                data = read_capped(fh, budget, opened.st_size)
         except OSError:
             return None
         finally:

@@ -21,6 +21,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from bpkit.fsio import read_bytes_capped
+from bpkit.limits import LOCK_FAST_MAX_BYTES
 from bpkit.lint.context import Context
 from bpkit.problem import Problem
 from bpkit.settings import normalize_repo
@@ -49,10 +51,7 @@ def lock_of(bp: Blueprint, ctx: Context) -> tuple[UpstreamLock | None, list[Prob
     """The blueprint's lock and what is wrong with the file, read once per run."""
     key = ("lock", bp.path)
     if key not in ctx.memo:
-        try:
-            raw = bp.lock_path.read_bytes() if bp.lock_path.is_file() else None
-        except OSError:
-            raw = None
+        raw = read_bytes_capped(bp.lock_path, LOCK_FAST_MAX_BYTES)
         fast = canonical_lock(raw) if raw is not None else None
         ctx.memo[key] = (fast, []) if fast is not None else read_lock(bp.lock_path)
     found: tuple[UpstreamLock | None, list[Problem]] = ctx.memo[key]
@@ -69,7 +68,7 @@ def canonical_lock(raw: bytes) -> UpstreamLock | None:
     `read_lock` accepts; anything else (edited, older, broken) goes through
     `read_lock` and gets its problems.
     """
-    if len(raw) > 4096:
+    if len(raw) > LOCK_FAST_MAX_BYTES:
         return None
     try:
         lines = raw.decode("utf-8").split("\n")

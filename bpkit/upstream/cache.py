@@ -11,10 +11,11 @@ writers of the same digest write the same bytes. No network code here:
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-from bpkit.fsio import atomic_write
+from bpkit.fsio import atomic_write, read_capped
 from bpkit.limits import HELM_MAX_CHART_BYTES
 from bpkit.oci.artifact import sha256_digest
 from bpkit.settings import cache_root  # re-exported: where the archives live
@@ -44,7 +45,7 @@ class ChartCache:
             return None
         try:
             with path.open("rb") as fh:
-                data = fh.read(HELM_MAX_CHART_BYTES + 1)
+                data = read_capped(fh, HELM_MAX_CHART_BYTES, os.fstat(fh.fileno()).st_size)
         except OSError:
             return None
         if len(data) > HELM_MAX_CHART_BYTES or sha256_digest(data) != digest:

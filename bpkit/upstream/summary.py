@@ -173,8 +173,15 @@ def summary_path(root: Path, digest: str) -> Path:
 
 
 def read_summary(path: Path) -> UpstreamDefaults | None:
+    """The summary at `path`, or None when absent, too big, not ours or damaged."""
+    from bpkit.fsio import read_bytes_capped
+    from bpkit.limits import UPSTREAM_SUMMARY_MAX_BYTES
+
     try:
-        raw = json.loads(path.read_bytes())
+        data = read_bytes_capped(path, UPSTREAM_SUMMARY_MAX_BYTES)
+        if data is None:
+            return None
+        raw = json.loads(data)
         if not isinstance(raw, dict) or raw.get("format") != SUMMARY_FORMAT:
             return None
         schema = raw["schema"]
@@ -196,9 +203,13 @@ def write_summary(path: Path, found: UpstreamDefaults) -> None:
             "subcharts": sorted(found.subcharts), "unreadable": found.unreadable,
             "default_errors": sorted([list(p), v, m] for p, v, m in found.default_errors),
             "regex_safe": found.regex_safe}
+    from bpkit.limits import UPSTREAM_SUMMARY_MAX_BYTES
+
     # A read-only cache: the chart is parsed again next time.
     with contextlib.suppress(OSError, ValueError, TypeError):
-        atomic_write(path, json.dumps(body, separators=(",", ":")).encode())
+        encoded = json.dumps(body, separators=(",", ":")).encode()
+        if len(encoded) <= UPSTREAM_SUMMARY_MAX_BYTES:
+            atomic_write(path, encoded)
 
 
 def ensure_summary(root: Path, digest: str, data: bytes, chart: str, version: str) -> None:

@@ -39,6 +39,7 @@ from typing import Any
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bpkit.fsio import read_capped
 from bpkit.limits import (
     HELM_MAX_FILE_BYTES,
     YAML_MAX_DEPTH,
@@ -272,7 +273,7 @@ def read_text(path: Path, display: str | None = None) -> tuple[str | None, list[
                     f"file is {st.st_size / 1048576:.1f} MiB, over the "
                     f"{MAX_FILE_BYTES // 1048576} MiB Helm accepts for one chart file; not read",
                 )]
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            raw = read_capped(fh, MAX_FILE_BYTES, st.st_size)
         except OSError as exc:
             return None, [_file_problem(shown, RULE_FILE, _os_message(exc))]
     if len(raw) > MAX_FILE_BYTES:  # grew between fstat and read
