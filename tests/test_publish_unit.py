@@ -28,7 +28,7 @@ from bpkit.cli._common import settings_here
 from bpkit.errors import AuthError, ImmutableReleaseError, RegistryError, UsageError
 from bpkit.lint.select import lint_selection
 from bpkit.net.credentials import Credentials
-from bpkit.net.registry import PushResult
+from bpkit.net.registry import PendingPush, PushResult
 from bpkit.oci.artifact import Artifact
 from bpkit.package.build import Package
 from bpkit.publish.destination import resolve_destination
@@ -61,6 +61,10 @@ class FakeRegistry:
         self.lock = threading.Lock()
         self.active = 0
         self.peak = 0
+        self.ended: list[str] = []  # names read back (push_end), in order
+        self.early: list[str] = []  # names read back before their pause was over
+        self.read_back_pause = 0.0  # the pause push_begin asks for
+        self.overlap = False  # a target used by two threads at once
 
 
 class FakeTarget:
@@ -81,6 +85,7 @@ class FakeTarget:
                        "ca_file": ca_file, "retry_budget": retry_budget}
         self.retry_budget = retry_budget
         self.closed = False
+        self.busy = False
         self.threads: set[int] = set()
         with self.registry.lock:
             self.registry.targets.append(self)
@@ -90,8 +95,11 @@ class FakeTarget:
         with self.registry.lock:
             self.registry.active += 1
             self.registry.peak = max(self.registry.peak, self.registry.active)
+            self.registry.overlap |= self.busy
+            self.busy = True
         time.sleep(self.registry.delay)
         with self.registry.lock:
+            self.busy = False
             self.registry.active -= 1
             calls = self.registry.calls[artifact.name] = self.registry.calls.get(
                 artifact.name, 0) + 1
@@ -132,6 +140,24 @@ class FakeTarget:
         self.registry.stored.update({artifact.digest: artifact.manifest, **dict(artifact.blobs)})
         return PushResult(where, artifact.digest, "published" if old is None else "overwritten",
                           old, 2, 7)
+
+    def push_begin(self, artifact: Artifact, *, force: bool = False) -> PushResult | PendingPush:
+        """`push`, its read-back left for `push_end` (the pipeline waits in between)."""
+        result = self.push(artifact, force=force)
+        if result.status == "unchanged":
+            return result
+        return PendingPush(artifact, result.reference, result.previous_digest,
+                           result.uploaded_blobs, result.requests,
+                           time.monotonic() + self.registry.read_back_pause)
+
+    def push_end(self, pending: PendingPush) -> PushResult:
+        with self.registry.lock:
+            self.registry.ended.append(pending.artifact.name)
+            if time.monotonic() < pending.read_back_at:
+                self.registry.early.append(pending.artifact.name)
+        status = "published" if pending.previous_digest is None else "overwritten"
+        return PushResult(pending.reference, pending.artifact.digest, status,
+                          pending.previous_digest, pending.uploaded_blobs, pending.requests)
 
     def get_manifest(self, name: str, reference: str) -> bytes:  # publish reads back
         return self.registry.stored[reference]
@@ -330,10 +356,23 @@ def test_parallel_pushes_are_bounded_and_keep_order(many: list[Package],
     outcomes = push_all(many, Destination(registry=URL), jobs=3)
     assert [o.name for o in outcomes] == [p.name for p in many]
     assert 2 <= fake.peak <= 3  # parallel, and bounded by jobs
-    # One target per worker thread, each used by one thread only, all closed.
+    # At most one target per job, each used by one thread at a time, all closed.
     assert 1 <= len(fake.targets) <= 3
-    assert all(len(t.threads) == 1 for t in fake.targets)
+    assert not fake.overlap
     assert all(t.closed for t in fake.targets)
+
+
+def test_read_back_pauses_overlap_other_pushes(many: list[Package], fake: FakeRegistry) -> None:
+    """A blueprint waiting out its read-back pause holds no connection: the next one pushes."""
+    fake.delay, fake.read_back_pause = 0.01, 0.4
+    start = time.monotonic()
+    outcomes = push_all(many, Destination(registry=URL), jobs=2)
+    took = time.monotonic() - start
+    assert {o.status for o in outcomes} == {"published"}
+    assert sorted(fake.ended) == sorted(p.name for p in many) and fake.early == []
+    assert fake.peak <= 2 and len(fake.targets) <= 2 and not fake.overlap
+    # Waiting in turn, 10 blueprints over 2 jobs would take 5 pauses (2 s).
+    assert len(many) >= 8 and took < 3 * fake.read_back_pause, took
 
 
 def test_one_job_is_sequential(many: list[Package], fake: FakeRegistry) -> None:

@@ -424,7 +424,7 @@ def test_503_twice_then_success_with_growing_jittered_sleeps() -> None:
     assert result.status == "published"
     assert len(clock.sleeps) == 3  # two retries, then the pause before the read-back
     assert 0.25 <= clock.sleeps[0] <= 0.5 and 0.5 <= clock.sleeps[1] <= 1.0
-    assert clock.sleeps[2] == READBACK_PAUSE_MIN
+    assert clock.sleeps[2] == pytest.approx(READBACK_PAUSE_MIN)
 
 
 @pytest.mark.parametrize("code", [429, 502, 503, 504])

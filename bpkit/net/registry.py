@@ -32,6 +32,10 @@ the other's digest: it refuses (before its PUT) or fails its read-back
 (after it), exit 1, both digests named; the one whose bytes the tag serves
 succeeds.
 
+`push_begin` stops after the manifest PUT and `push_end` does the
+read-back once the pause is over, so a caller with several artifacts (the
+publish pipeline) spends the pause on the others instead of sleeping.
+
 Every answer is read within a cap and every request within a total
 deadline (bpkit.net.http); Ctrl-C (`abort()`) ends blocked requests at once.
 """
@@ -125,6 +129,18 @@ RetryHook = Callable[[str, str, float, str], None]
 
 
 # --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class PendingPush:
+    """A tag written but not yet read back (`RegistryTarget.push_begin`)."""
+
+    artifact: Artifact
+    reference: str
+    previous_digest: str | None
+    uploaded_blobs: int
+    requests: int
+    read_back_at: float  # the target's clock (time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -286,6 +302,17 @@ class RegistryTarget:
 
     def push(self, artifact: Artifact, *, force: bool = False) -> PushResult:
         """Publish the artifact's exact bytes unless the tag already holds them."""
+        begun = self.push_begin(artifact, force=force)
+        if isinstance(begun, PushResult):
+            return begun
+        return self.push_end(begun)  # which waits out the read-back pause
+
+    def push_begin(self, artifact: Artifact, *, force: bool = False) -> PushResult | PendingPush:
+        """Everything up to the manifest PUT; a PendingPush when the tag was written.
+
+        Its read-back (`push_end`) is due `read_back_at`: the pause in
+        between may be spent on other work, on this target or another one.
+        """
         self._check_artifact(artifact)
         upload = len(artifact.config) + len(artifact.layer) + len(artifact.manifest)
         self._start(push=True, upload=upload)
@@ -336,21 +363,37 @@ class RegistryTarget:
         self._retrying("uploading the manifest", lambda: self._put_manifest(artifact))
         # The check-then-write window: the last (successful) HEAD and PUT.
         window = check_took + self._last_took
-        self.pause(min(READBACK_PAUSE_MAX, max(READBACK_PAUSE_MIN, READBACK_PAUSE_FACTOR * window)))
+        pause = min(READBACK_PAUSE_MAX, max(READBACK_PAUSE_MIN, READBACK_PAUSE_FACTOR * window))
+        return PendingPush(artifact=artifact, reference=where, previous_digest=existing,
+                           uploaded_blobs=uploaded, requests=self._count - start_count,
+                           read_back_at=self._clock() + pause)
+
+    def push_end(self, pending: PendingPush) -> PushResult:
+        """The read-back of a written tag: it must serve the bytes pushed.
+
+        Called no earlier than `pending.read_back_at` (it waits for the rest);
+        any target of the same registry and credentials will do.
+        """
+        artifact = pending.artifact
+        self._start(push=False)
+        left = pending.read_back_at - self._clock()
+        if left > 0:
+            self.pause(left)
+        start_count = self._count
         served = self._retrying("reading the manifest back", lambda: self._get_manifest(artifact))
         if served != artifact.digest:
             raise ReadBackError(
-                f"{where} serves {served} after bpkit pushed {artifact.digest}: another "
-                "publisher changed the tag at the same time, or the registry does not keep "
-                "what it is sent; this release is not the one published"
+                f"{pending.reference} serves {served} after bpkit pushed {artifact.digest}: "
+                "another publisher changed the tag at the same time, or the registry does not "
+                "keep what it is sent; this release is not the one published"
             )
         return PushResult(
-            reference=where,
+            reference=pending.reference,
             digest=artifact.digest,
-            status="published" if existing is None else "overwritten",
-            previous_digest=existing,
-            uploaded_blobs=uploaded,
-            requests=self._count - start_count,
+            status="published" if pending.previous_digest is None else "overwritten",
+            previous_digest=pending.previous_digest,
+            uploaded_blobs=pending.uploaded_blobs,
+            requests=pending.requests + self._count - start_count,
         )
 
     def same_release(self, artifact: Artifact, *, started: bool = False) -> str | None:

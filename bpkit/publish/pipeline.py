@@ -1,16 +1,24 @@
 """lint -> package -> push -> verify, for many blueprints at once.
 
 Packaging is quick and local, so it runs first for every blueprint;
-pushes then run in parallel (bounded), each with its own connection and
-retry budget, and one failure never stops the others. The destination is
-a registry (`oci://HOST/NAMESPACE`) or, when none is configured, a local
-OCI image layout folder (`dist/oci`).
+pushes then run in parallel (bounded), each with its own retry budget, and
+one failure never stops the others. The destination is a registry
+(`oci://HOST/NAMESPACE`) or, when none is configured, a local OCI image
+layout folder (`dist/oci`).
+
+At most `jobs` blueprints talk to the registry at once, over `jobs`
+connections. A pushed tag is read back only after a pause (the tag race,
+bpkit.net.registry), and a blueprint waiting out its pause gives its
+connection to the next one: with ten blueprints and four jobs, the pauses
+cost once rather than three times over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +30,7 @@ from bpkit.package.run import package_clean
 from bpkit.problem import Problem
 from bpkit.publish.destination import Destination
 from bpkit.publish.options import DEFAULT_JOBS
-from bpkit.publish.targets import LayoutPublisher, PublishTarget, RegistryPublisher
+from bpkit.publish.targets import LayoutPublisher, Pending, PublishTarget, RegistryPublisher
 from bpkit.source.model import Blueprint
 from bpkit.text import outside
 
@@ -59,15 +67,26 @@ class Outcome:
         return self.status in OK_STATUSES
 
 
+#: Threads at most: blueprints waiting out their read-back pause hold a thread
+#: but no connection, so there may be more threads than jobs.
+MAX_THREADS = 32
+
+
 class _Targets:
-    """One target per thread: registry sessions are not thread-safe."""
+    """At most `jobs` targets, each used by one thread at a time (sessions are not thread-safe).
+
+    A thread takes one for the requests of one step of one blueprint
+    (`checkout`) and gives it back: a blueprint waiting out its read-back
+    pause holds none, so another blueprint's push goes on meanwhile.
+    """
 
     def __init__(self, dest: Destination, on_retry: RetryHook | None = None,
-                 on_request: RequestHook | None = None) -> None:
+                 on_request: RequestHook | None = None, jobs: int = DEFAULT_JOBS) -> None:
         self.dest = dest
         self.on_retry = on_retry
         self.on_request = on_request
-        self._local = threading.local()
+        self._idle: list[PublishTarget] = []
+        self._slots = threading.BoundedSemaphore(max(1, jobs))
         self._all: list[PublishTarget] = []
         self._lock = threading.Lock()
         self.cancel = threading.Event()  # set on Ctrl-C: every target stops at once
@@ -76,25 +95,50 @@ class _Targets:
 
             self.ref = parse_registry(dest.registry)  # fails early on a bad URL
 
-    def get(self) -> PublishTarget:
-        target: PublishTarget | None = getattr(self._local, "target", None)
-        if target is None:
-            if self.dest.registry is not None:
-                from bpkit.net import registry
-
-                target = RegistryPublisher(registry.RegistryTarget(
-                    self.ref, credentials=self.dest.credentials,
-                    plain_http=self.dest.plain_http, ca_file=self.dest.ca_file,
-                    retry_budget=self.dest.retry_budget, cancel=self.cancel,
-                    on_retry=self.on_retry, on_request=self.on_request))
-            else:
-                from bpkit.oci.layout import LayoutTarget
-
-                assert self.dest.layout is not None
-                target = LayoutPublisher(LayoutTarget(self.dest.layout))
-            self._local.target = target
+    @contextlib.contextmanager
+    def checkout(self) -> Iterator[PublishTarget]:
+        """A target for this thread alone until the block ends."""
+        while not self._slots.acquire(timeout=0.05):
+            if self.cancel.is_set():
+                raise Interrupted("interrupted")
+        try:
             with self._lock:
-                self._all.append(target)
+                target = self._idle.pop() if self._idle else None
+            if target is None:
+                target = self._new()
+            try:
+                yield target
+            finally:
+                with self._lock:
+                    self._idle.append(target)
+        finally:
+            self._slots.release()
+
+    def wait_until(self, due: float) -> None:
+        """Sleep until `due` (time.monotonic); Ctrl-C ends the wait at once."""
+        left = due - time.monotonic()
+        if left > 0:
+            self.cancel.wait(left)
+        if self.cancel.is_set():
+            raise Interrupted("interrupted")
+
+    def _new(self) -> PublishTarget:
+        target: PublishTarget
+        if self.dest.registry is not None:
+            from bpkit.net import registry
+
+            target = RegistryPublisher(registry.RegistryTarget(
+                self.ref, credentials=self.dest.credentials,
+                plain_http=self.dest.plain_http, ca_file=self.dest.ca_file,
+                retry_budget=self.dest.retry_budget, cancel=self.cancel,
+                on_retry=self.on_retry, on_request=self.on_request))
+        else:
+            from bpkit.oci.layout import LayoutTarget
+
+            assert self.dest.layout is not None
+            target = LayoutPublisher(LayoutTarget(self.dest.layout))
+        with self._lock:
+            self._all.append(target)
         return target
 
     def reference(self, package: Package) -> str:
@@ -157,7 +201,7 @@ def push_all(
     on that same thread once it is done, so a caller can tell whose
     retries and requests it sees (see bpkit.cli.publish).
     """
-    targets = _Targets(dest, on_retry, on_request)
+    targets = _Targets(dest, on_retry, on_request, jobs=jobs)
 
     def one(package: Package) -> Outcome:
         if targets.cancel.is_set():
@@ -172,8 +216,9 @@ def push_all(
     try:
         if len(packages) <= 1 or jobs <= 1:
             return [one(p) for p in packages]
-        pool = ThreadPoolExecutor(max_workers=min(jobs, len(packages)),
-                                  thread_name_prefix="bpkit-push")
+        # Threads for every blueprint (bounded): `jobs` of them push at a time.
+        threads = min(len(packages), max(jobs, MAX_THREADS if dest.registry else jobs))
+        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bpkit-push")
         try:
             results = list(pool.map(one, packages))
         except BaseException:
@@ -193,27 +238,42 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
     artifact = package.artifact
     outcome = Outcome(_shown(package.blueprint), artifact.name, package.version,
                       targets.reference(package), artifact.digest, "failed")
-    target: Any = None
-    first_note = 0
+    notes: list[str] = []
+
+    @contextlib.contextmanager
+    def target() -> Iterator[Any]:
+        with targets.checkout() as chosen:
+            first = len(getattr(chosen, "notes", ()))
+            try:
+                yield chosen
+            finally:
+                notes.extend(getattr(chosen, "notes", ())[first:])
+
     try:
-        target = targets.get()
-        first_note = len(getattr(target, "notes", ()))
         if dry_run:
-            existing = target.existing_digest(artifact)
+            with target() as t:
+                existing = t.existing_digest(artifact)
+                same = (t.same_release(artifact)
+                        if existing not in (None, artifact.digest) and not force else None)
             if existing is None:
                 outcome.status, outcome.message = "would publish", "not published yet"
             elif existing == artifact.digest:
                 outcome.status, outcome.message = "would skip", "already published"
             elif force:
                 outcome.status, outcome.message = "would publish", f"would replace {existing}"
-            elif (same := target.same_release(artifact)) is not None:
+            elif same is not None:
                 outcome.status, outcome.digest = "would skip", same
                 outcome.message = COMPRESSED_DIFFERENTLY
             else:
                 outcome.status = "would refuse"
                 outcome.message = f"already holds {existing}"
             return outcome
-        result = target.publish(artifact, force=force)
+        with target() as t:
+            result = t.begin(artifact, force=force)
+        if isinstance(result, Pending):
+            targets.wait_until(result.due)  # holding no connection meanwhile
+            with target() as t:
+                result = t.finish(result)
         outcome.status = result.status
         if result.compressed_differently:
             outcome.digest, outcome.message = result.previous_digest, COMPRESSED_DIFFERENTLY
@@ -231,6 +291,5 @@ def _push_one(targets: _Targets, package: Package, *, force: bool, dry_run: bool
         outcome.status = "failed"
         outcome.message = f"{type(exc).__name__}: {outside(str(exc), limit=300)}"
     finally:
-        if target is not None:
-            outcome.notes = tuple(getattr(target, "notes", ())[first_note:])
+        outcome.notes = tuple(notes)
     return outcome

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from bpkit.errors import (
     AuthError,
@@ -26,10 +26,11 @@ from bpkit.errors import (
 from bpkit.oci.artifact import Artifact, same_release, sha256_digest
 
 if TYPE_CHECKING:
-    from bpkit.net.registry import PushResult, RegistryTarget
+    from bpkit.net.registry import PendingPush, PushResult, RegistryTarget
     from bpkit.oci.layout import LayoutTarget
 
 SETTLE_PAUSE = 0.25  # seconds before a push that failed is tried once more
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,19 @@ class Published:
     compressed_differently: bool = False
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A tag written, its read-back due at `due` (time.monotonic): see `PublishTarget.begin`."""
+
+    push: PendingPush
+
+    @property
+    def due(self) -> float:
+        return self.push.read_back_at
+
+
 class PublishTarget(Protocol):
-    """A destination as the publish pipeline uses it (one instance per thread)."""
+    """A destination as the publish pipeline uses it (one thread at a time)."""
 
     def existing_digest(self, artifact: Artifact) -> str | None:
         """The digest the artifact's name:tag holds now, or None."""
@@ -60,6 +72,19 @@ class PublishTarget(Protocol):
         Raises ImmutableReleaseError when the tag holds other content and
         `force` is False; BpkitError subclasses for everything else.
         """
+        ...
+
+    def begin(self, artifact: Artifact, *, force: bool = False) -> Published | Pending:
+        """`publish` up to the write: a Pending when the read-back is still to come.
+
+        The pause before the read-back (bpkit.net.registry) is then the
+        caller's to spend: on other blueprints' pushes, say. `finish` ends it,
+        on this target or another of the same destination.
+        """
+        ...
+
+    def finish(self, pending: Pending) -> Published:
+        """Read a written tag back (waiting until it is due) and check what it serves."""
         ...
 
     def close(self) -> None:
@@ -88,13 +113,27 @@ class RegistryPublisher:
         return self.target.same_release(artifact)
 
     def publish(self, artifact: Artifact, *, force: bool = False) -> Published:
-        result = push_settled(self.target, artifact, force=force)
-        if result.status != "unchanged":
-            # The push read the manifest back and matched its digest, so its
-            # bytes are ours; the blobs are read back here (2 more requests).
-            verify_served(self.target.ref.reference(artifact), artifact, artifact.manifest,
-                          lambda d, size: self.target.get_blob(artifact.name, d, limit=size))
-        return Published(result.status, result.previous_digest, result.compressed_differently)
+        step = self.begin(artifact, force=force)
+        return step if isinstance(step, Published) else self.finish(step)
+
+    def begin(self, artifact: Artifact, *, force: bool = False) -> Published | Pending:
+        from bpkit.net.registry import PushResult
+
+        target = self.target
+        begun = settled(target, lambda: target.push_begin(artifact, force=force))
+        if isinstance(begun, PushResult):  # unchanged: nothing was written
+            return Published(begun.status, begun.previous_digest, begun.compressed_differently)
+        return Pending(begun)
+
+    def finish(self, pending: Pending) -> Published:
+        artifact = pending.push.artifact
+        target = self.target
+        result = settled(target, lambda: target.push_end(pending.push))
+        # The read-back matched the manifest's digest, so its bytes are ours;
+        # the blobs are read back here (2 more requests).
+        verify_served(target.ref.reference(artifact), artifact, artifact.manifest,
+                      lambda d, size: target.get_blob(artifact.name, d, limit=size))
+        return Published(result.status, result.previous_digest)
 
     def close(self) -> None:
         self.target.close()
@@ -129,6 +168,13 @@ class LayoutPublisher:
                       lambda d, size: self.target.read_blob(d))
         return Published("published" if previous is None else "overwritten", previous)
 
+    def begin(self, artifact: Artifact, *, force: bool = False) -> Published | Pending:
+        """A layout is read back at once (it is locked while written): never a Pending."""
+        return self.publish(artifact, force=force)
+
+    def finish(self, pending: Pending) -> Published:
+        raise AssertionError("an OCI layout never leaves a push pending")
+
     def close(self) -> None:
         """Nothing to release: the layout lock is held only while writing."""
 
@@ -145,7 +191,12 @@ def verify_served(reference: str, artifact: Artifact, manifest: bytes,
 
 
 def push_settled(target: RegistryTarget, artifact: Artifact, *, force: bool) -> PushResult:
-    """Push; after a failure, one more attempt within what is left of the retry budget.
+    """`target.push`, settled (see `settled`)."""
+    return settled(target, lambda: target.push(artifact, force=force))
+
+
+def settled(target: RegistryTarget, step: Callable[[], _T]) -> _T:
+    """`step`; after a failure, one more attempt within what is left of the retry budget.
 
     Two publishers of one release at once trip over docker-registry's
     filesystem storage, which rewrites link files in place (truncate, then
@@ -159,7 +210,7 @@ def push_settled(target: RegistryTarget, artifact: Artifact, *, force: bool) -> 
     budget = float(target.retry_budget)
     start = time.monotonic()
     try:
-        return target.push(artifact, force=force)
+        return step()
     except (AuthError, ImmutableReleaseError, UsageError, ReadBackError, Interrupted):
         raise  # a lost race or a lying registry is not settled by trying again
     except RegistryError:
@@ -169,6 +220,6 @@ def push_settled(target: RegistryTarget, artifact: Artifact, *, force: bool) -> 
     target.pause(SETTLE_PAUSE)  # wakes up at once on Ctrl-C
     target.retry_budget = left
     try:
-        return target.push(artifact, force=force)
+        return step()
     finally:
         target.retry_budget = budget
