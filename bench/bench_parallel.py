@@ -31,7 +31,21 @@ CHILD = ("import sys\nimport bpkit.lint.engine as engine\nengine.PARALLEL_MIN = 
          "from bpkit.cli import main\nmain()\n")
 
 
+
+def compile_bpkit() -> None:
+    """Bytecode for bpkit's modules, as `pip install` leaves it.
+
+    Under PYTHONDONTWRITEBYTECODE (set on these machines) a source checkout
+    never gets its .pyc files, and every timed run compiled every module it
+    imported: 60-80 ms of a 0.1 s warm lint.
+    """
+    import compileall
+
+    compileall.compile_dir(REPO / "bpkit", quiet=1)
+
+
 def main() -> int:
+    compile_bpkit()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="40,80,120,240")
     parser.add_argument("--runs", type=int, default=5)
