@@ -47,7 +47,7 @@ from bpkit.source.discover import Listings, blueprints_under, discover
 __all__ = ["CACHE_ENV", "REPO_CACHE", "Inputs", "Report", "RunRecord", "cache_dir"]
 
 MAGIC = "bpkit-lint-run"
-FORMAT = 1
+FORMAT = 2  # 2: folder seals over the stat values alone (stamps.seal)
 CACHE_ENV = "BPKIT_CACHE_DIR"
 REPO_CACHE = ".bpkit_cache"
 MAX_RECORD_BYTES = 64 * 1024 * 1024

@@ -108,24 +108,34 @@ def seal(rows: Rows) -> tuple[list[str], str]:
     and a record of 1,000 folders reads in a few milliseconds instead of
     decoding 6,000 rows.
     """
-    return [kept[0] for kept in rows], _sealed(rows)
+    return [kept[0] for kept in rows], _sealed([value for kept in rows for value in kept[1:]])
 
 
-def _sealed(rows: Rows) -> str:
-    return hashlib.blake2b(repr(rows).encode("utf-8", "surrogateescape"),
-                           digest_size=16).hexdigest()
+def _sealed(values: list[Any]) -> str:
+    """One digest of the stat values of a folder's rows, in order (names aside)."""
+    return hashlib.blake2b(repr(values).encode("ascii"), digest_size=16).hexdigest()
 
 
 def sealed_unchanged(real: str, names: Any, digest: Any) -> bool:
-    """Whether the files and folders `names` under `real` still have the sealed stat data."""
+    """Whether the files and folders `names` under `real` still have the sealed stat data.
+
+    A flat list of the numbers, built in one loop: the run record checks
+    every blueprint folder this way, 6,000 stat calls for 1,000 blueprints,
+    and a list per row cost a quarter more than the calls themselves.
+    """
     if not isinstance(names, list) or not names or not isinstance(digest, str):
         return False
     prefix = real + "/"
+    lstat = os.lstat
+    values: list[Any] = []
     try:
-        rows = [row(name, os.lstat(prefix + name) if name else os.stat(real)) for name in names]
+        for name in names:
+            st = lstat(prefix + name) if name else os.stat(real)
+            values += (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+                       st.st_dev)
     except (OSError, TypeError, ValueError):
         return False
-    return _sealed(rows) == digest
+    return _sealed(values) == digest
 
 
 def file_row(path: str) -> list[Any] | None:
