@@ -10,14 +10,14 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bpkit.errors import UsageError
 from bpkit.lint.cache import LOCAL_RULES, LintCache, release
 from bpkit.lint.context import Context
 from bpkit.lint.paths import split_deleted
 from bpkit.lint.record import Report
-from bpkit.lint.rules import BLUEPRINT_CHECKS, TREE_CHECKS
+from bpkit.lint.rules import BLUEPRINT_CHECKS, RESETS, TREE_CHECKS
 from bpkit.problem import Level, Problem
 from bpkit.settings import Settings
 from bpkit.source.discover import Discovery, blueprints_under, discover
@@ -81,6 +81,8 @@ def lint_paths(
     (see bpkit.lint.cache); the problems are the same either way. New
     entries are kept in it: the caller writes them with `cache.save()`.
     """
+    for reset in RESETS:
+        reset()
     present, deleted = split_deleted(paths, settings)
     if paths and not present:
         found = Discovery()
@@ -218,10 +220,11 @@ def load_checked(path: Path, settings: Settings | None = None) -> Loaded:
     objects are young).
     """
     bp = load_blueprint(path)
-    found = local_problems(bp)
+    memo: dict[Any, Any] = {}  # facts of the blueprint's files (its lock), read once
+    found = local_problems(bp, memo)
     inputs: frozenset[str] = frozenset()
     if settings is not None:
-        alone = Context(linted=(), settings=settings)
+        alone = Context(linted=(), settings=settings, memo=memo)
         for rule_id, check in BLUEPRINT_CHECKS:
             if rule_id in UPSTREAM_RULES:
                 found[rule_id] = _guarded(rule_id, bp, lambda c=check: c(bp, alone))  # type: ignore[misc]
@@ -231,9 +234,13 @@ def load_checked(path: Path, settings: Settings | None = None) -> Loaded:
     return Loaded(bp, found, inputs)
 
 
-def local_problems(bp: Blueprint) -> dict[str, list[Problem]]:
-    """The problems of the LOCAL_RULES, by rule: they need nothing but the blueprint."""
-    alone = Context(linted=())
+def local_problems(bp: Blueprint,
+                   memo: dict[Any, Any] | None = None) -> dict[str, list[Problem]]:
+    """The problems of the LOCAL_RULES, by rule: they need nothing but the blueprint.
+
+    `memo`: shared with the UPSTREAM_RULES' context, so the lock is read once.
+    """
+    alone = Context(linted=(), memo=memo if memo is not None else {})
     return {rule_id: _guarded(rule_id, bp, lambda c=check: c(bp, alone))  # type: ignore[misc]
             for rule_id, check in BLUEPRINT_CHECKS if rule_id in LOCAL_RULES}
 

@@ -116,4 +116,7 @@ RULES: dict[str, RuleInfo] = {
 assert len(RULES) == len(MODULES), "duplicate rule id"
 
 BLUEPRINT_CHECKS: tuple[tuple[str, BlueprintCheck], ...] = tuple(_blueprint_checks)
+#: What rules remember within one run (e.g. repository roots), forgotten as each run starts.
+RESETS: tuple[Callable[[], None], ...] = tuple(
+    m.reset for m in MODULES if callable(getattr(m, "reset", None)))  # type: ignore[attr-defined]
 TREE_CHECKS: tuple[tuple[str, TreeCheck], ...] = tuple(_tree_checks)

@@ -21,6 +21,7 @@ Failing::
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from bpkit.errors import PackageError
 from bpkit.helm.chartfiles import VENDORED_FILES
@@ -35,6 +36,28 @@ LEVEL = Level.ERROR
 _LOADER_RULES = ("yaml-limits", "file-unreadable")
 
 
+_ROOTS: dict[str, Path] = {}  # parent folder -> repository root, for one lint run
+
+
+def reset() -> None:
+    """Forget the repository roots found (the engine calls this as each run starts)."""
+    _ROOTS.clear()
+
+
+def _repo_root(folder: Path) -> Path:
+    """find_repo_root(folder), asked of the folder's parent once per run.
+
+    1,000 blueprints under one platform/ would each walk up to the same root.
+    """
+    if (folder / ".git").exists():
+        return folder
+    parent = str(folder.parent)
+    root = _ROOTS.get(parent)
+    if root is None:
+        root = _ROOTS[parent] = find_repo_root(folder.parent)
+    return root
+
+
 def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     if not bp.chart_dir.is_dir() or bp.chart is None:
         return
@@ -43,7 +66,7 @@ def check(bp: Blueprint, ctx: Context) -> Iterator[Problem]:
     from bpkit.helm import chartfiles
 
     try:
-        _, offences = chartfiles.scan(bp.chart_dir, within=find_repo_root(bp.path))
+        _, offences = chartfiles.scan(bp.chart_dir, within=_repo_root(bp.path))
     except PackageError as exc:
         yield Problem(display_path(bp.chart_dir), 0, 0, ID, LEVEL, str(exc))
         return
