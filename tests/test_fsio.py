@@ -62,3 +62,15 @@ def test_exact_bytes_back(tmp_path: Path, size: int) -> None:
     path = tmp_path / "f"
     path.write_bytes(os.urandom(size))
     assert read_bytes_capped(path, 1 << 20) == path.read_bytes()
+
+
+@pytest.mark.parametrize("rel", ["a", "a/b.yaml", "x y/ü", "."])
+def test_display_path_is_relpath_under_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rel: str) -> None:
+    from bpkit.yamlio.load import display_path
+
+    monkeypatch.chdir(tmp_path)
+    for path in (tmp_path / rel, tmp_path.parent / "elsewhere" / rel, tmp_path / ".." / rel,
+                 Path(rel)):
+        expected = os.path.relpath(path)
+        assert display_path(path) == (str(path) if expected.startswith("..") else expected)

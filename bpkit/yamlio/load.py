@@ -33,7 +33,7 @@ import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -82,7 +82,7 @@ def display_path(path: Path) -> str:
     blueprint).
     """
     text = str(path)
-    if text.startswith("/") and "/.." not in text:
+    if isinstance(path, PurePath) and text.startswith("/") and "/.." not in text:
         cwd = os.getcwd()
         if text == cwd:
             return "."
