@@ -91,3 +91,22 @@ def test_how_many_workers(monkeypatch: pytest.MonkeyPatch, env: str, count: int,
                           expected: int) -> None:
     monkeypatch.setenv("BPKIT_LINT_WORKERS", env)
     assert engine._workers(count) == expected
+
+
+@pytest.mark.parametrize("value", ["abc", "-2", "1.5", "\x1b[2J"])
+def test_a_workers_setting_that_is_no_number_gets_a_note(monorepo: Path, value: str) -> None:
+    from tests.helpers.cli import invoke
+
+    run = invoke("lint", "--no-cache", cwd=monorepo, env={"BPKIT_LINT_WORKERS": value})
+    notes = [line for line in run.err.splitlines() if "BPKIT_LINT_WORKERS" in line]
+    assert len(notes) == 1 and notes[0].startswith("bpkit: note: BPKIT_LINT_WORKERS=")
+    assert "\x1b" not in run.err
+    assert run.code in (0, 1) and "Traceback" not in run.err
+
+
+def test_a_number_of_workers_gets_no_note(monorepo: Path) -> None:
+    from tests.helpers.cli import invoke
+
+    for value in ("1", "2", "0", ""):
+        run = invoke("lint", "--no-cache", cwd=monorepo, env={"BPKIT_LINT_WORKERS": value})
+        assert "BPKIT_LINT_WORKERS" not in run.err

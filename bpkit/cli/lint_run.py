@@ -116,7 +116,11 @@ def _rules() -> Mapping[str, RuleInfo]:
 def _run(paths: tuple[str, ...], settings: Settings, *, base: str | None, fix: bool,
          no_cache: bool, record: RunRecord | None) -> Report:
     """Lint for real: load (or take from the lint cache), run the rules, keep the record."""
-    from bpkit.lint.engine import lint_paths
+    from bpkit.lint.engine import lint_paths, workers_note
+
+    note = workers_note()
+    if note is not None:
+        sys.stderr.write(f"bpkit: note: {note}\n")
 
     # A lint run allocates millions of small, long-lived objects and then
     # exits: with default thresholds the cyclic collector keeps rescanning

@@ -168,6 +168,20 @@ def load_many(paths: Sequence[Path], settings: Settings | None = None) -> Iterat
     return results()
 
 
+def workers_note(env: Mapping[str, str] = os.environ) -> str | None:
+    """What is wrong with $BPKIT_LINT_WORKERS, when something is (it then means one process)."""
+    raw = env.get(_WORKERS_ENV, "")
+    try:
+        if not raw or int(raw) >= 0:
+            return None
+    except ValueError:
+        pass
+    from bpkit.text import printable
+
+    return (f"{_WORKERS_ENV}='{printable(raw)}' is not a number of processes; "
+            "loading in this process")
+
+
 def _workers(count: int) -> int:
     raw = os.environ.get(_WORKERS_ENV, "")
     try:
