@@ -57,7 +57,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
-from gen_blueprints import commit_history, generate  # noqa: E402
+from gen_blueprints import commit_history, compile_bpkit, generate  # noqa: E402
 
 from tests.integration.helmcheck import helm_python  # noqa: E402
 
@@ -277,19 +277,6 @@ def versions(helm: str | None) -> str:
         py, _, sdk = proc.stdout.strip().partition(" ")
         parts.append(f"helm-sdkpy {sdk} on Python {py}")
     return ", ".join(parts)
-
-
-
-def compile_bpkit() -> None:
-    """Bytecode for bpkit's modules, as `pip install` leaves it.
-
-    Under PYTHONDONTWRITEBYTECODE (set on these machines) a source checkout
-    never gets its .pyc files, and every timed run compiled every module it
-    imported: 60-80 ms of a 0.1 s warm lint.
-    """
-    import compileall
-
-    compileall.compile_dir(REPO / "bpkit", quiet=1)
 
 
 def main() -> int:

@@ -24,24 +24,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from gen_blueprints import generate  # noqa: E402
+from gen_blueprints import compile_bpkit, generate  # noqa: E402
 
 CHILD = ("import sys\nimport bpkit.lint.engine as engine\nengine.PARALLEL_MIN = 2\n"
          "sys.argv = ['bpkit', 'lint', '--no-cache', 'platform/']\n"
          "from bpkit.cli import main\nmain()\n")
-
-
-
-def compile_bpkit() -> None:
-    """Bytecode for bpkit's modules, as `pip install` leaves it.
-
-    Under PYTHONDONTWRITEBYTECODE (set on these machines) a source checkout
-    never gets its .pyc files, and every timed run compiled every module it
-    imported: 60-80 ms of a 0.1 s warm lint.
-    """
-    import compileall
-
-    compileall.compile_dir(REPO / "bpkit", quiet=1)
 
 
 def main() -> int:

@@ -223,6 +223,18 @@ def commit_history(out: Path, folders: list[Path], batches: int = 10) -> None:
              date="2024-02-01T09:30:00Z")
 
 
+def compile_bpkit() -> None:
+    """Bytecode for bpkit's modules, as `pip install` leaves it (every bench calls this first).
+
+    Under PYTHONDONTWRITEBYTECODE (set on these machines) a source checkout
+    never gets its .pyc files, and every timed run compiled every module it
+    imported: 60-80 ms of a 0.1 s warm lint.
+    """
+    import compileall
+
+    compileall.compile_dir(Path(__file__).resolve().parent.parent / "bpkit", quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
