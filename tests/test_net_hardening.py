@@ -614,3 +614,25 @@ def test_helm_repository_index_with_trickled_headers_ends_at_the_deadline(tmp_pa
         stop.set()
         server.close()
         client.close()
+
+
+@pytest.mark.parametrize(("url", "location", "expected"), [
+    ("https://r.example/v2/x", "/v2/y", "https://r.example/v2/y"),
+    ("https://r.example/v2/x", "https://cdn.example/blob?sig=1", "https://cdn.example/blob?sig=1"),
+    ("https://r.example/v2/x", "http://127.0.0.1:5000/b", "http://127.0.0.1:5000/b"),
+    ("http://127.0.0.1/v2/x", "http://elsewhere.example/b", "http://elsewhere.example/b"),
+    ("https://r.example/v2/x", "http://cdn.example/b", None),  # HTTPS down to HTTP
+    ("https://r.example/v2/x", "ftp://r.example/b", None),
+    ("https://r.example/v2/x", "file:///etc/passwd", None),
+    ("https://r.example/v2/x", "", None),
+    ("https://r.example/v2/x", None, None),
+    ("https://r.example/v2/x", "/a\r\nX-Injected: 1", None),
+    ("https://r.example/v2/x", "https:///no-host", None),
+])
+def test_one_redirect_rule_for_registries_and_chart_repositories(
+        url: str, location: str | None, expected: str | None) -> None:
+    from bpkit.net.http import redirect_to
+
+    nxt, why = redirect_to(url, location)
+    assert nxt == expected
+    assert (why == "") == (expected is not None) and "\n" not in why and "\r" not in why

@@ -51,6 +51,7 @@ from bpkit.limits import (
     UPSTREAM_MAX_ARCHIVE_BYTES,
 )
 from bpkit.net.http import (
+    REDIRECT_STATUSES,
     RETRY_STATUSES,
     Transient,
     backoff_delay,
@@ -58,6 +59,7 @@ from bpkit.net.http import (
     exception_chain,
     new_session,
     parse_retry_after,
+    redirect_to,
     requests_module,
     ssl_reason,
     watching,
@@ -437,15 +439,11 @@ class HelmRepoClient:
                         allow_redirects=False, stream=True)
                     status = resp.status_code
                     try:
-                        if status in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
-                            nxt = urljoin(url, resp.headers["Location"])
-                            if urlsplit(nxt).scheme not in ("https", "http"):
-                                raise UpstreamError(f"{self._show(key)}: {what}: redirected to a "
-                                                    "non-HTTP URL")
-                            if (parts.scheme == "https" and urlsplit(nxt).scheme == "http"
-                                    and not is_loopback_host(urlsplit(nxt).hostname or "")):
-                                raise UpstreamError(f"{self._show(key)}: {what}: refusing a "
-                                                    f"redirect from HTTPS to {self._show(nxt)}")
+                        if status in REDIRECT_STATUSES:
+                            nxt, why = redirect_to(url, resp.headers.get("Location"))
+                            if nxt is None:
+                                raise UpstreamError(f"{self._show(key)}: {what}: HTTP {status}: "
+                                                    f"{why}")
                             url = nxt
                             continue
                         self._check_status(key, what, resp)

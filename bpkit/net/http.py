@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from bpkit.errors import UsageError
 from bpkit.limits import (
@@ -48,6 +49,7 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "DEFAULT_RETRY_BUDGET",
     "READ_TIMEOUT",
+    "REDIRECT_STATUSES",
     "RETRY_STATUSES",
     "USER_AGENT",
     "Answer",
@@ -64,6 +66,7 @@ __all__ = [
     "parse_retry_after",
     "read_body",
     "read_retry_after",
+    "redirect_to",
     "requests_module",
     "ssl_reason",
     "watching",
@@ -71,6 +74,8 @@ __all__ = [
 
 #: Statuses worth another try: rate limiting and gateway/availability errors.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Redirects, followed by bpkit itself (`redirect_to`).
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "bpkit"
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
@@ -355,6 +360,28 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 def header_value_ok(value: str) -> bool:
     """True if `value` may go into a header as is (no NUL, CR, LF, space or non-ASCII)."""
     return _HEADER_TOKEN.fullmatch(value) is not None
+
+
+def redirect_to(url: str, location: str | None) -> tuple[str | None, str]:
+    """Where a redirect from `url` goes: (the next URL, "") or (None, why it is not followed).
+
+    Registries and chart repositories alike: bpkit follows GET and HEAD
+    redirects itself (each hop a request within the caps and deadlines), to
+    http(s) URLs with a host only, and never from HTTPS down to plain HTTP,
+    but to loopback.
+    """
+    from bpkit.oci.reference import is_loopback_host
+
+    location = location or ""
+    nxt = urljoin(url, location) if location and header_value_ok(location) else ""
+    parts = urlsplit(nxt)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None, "a redirect without a usable Location (an http or https URL)"
+    if (urlsplit(url).scheme == "https" and parts.scheme == "http"
+            and not is_loopback_host(parts.hostname or "")):
+        return None, ("refusing a redirect from HTTPS to plain HTTP "
+                      f"({outside(parts.netloc, limit=100)})")
+    return nxt, ""
 
 
 def backoff_delay(attempt: int, rng: random.Random, retry_after: float | None = None) -> float:

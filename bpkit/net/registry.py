@@ -78,6 +78,7 @@ from bpkit.net.http import (
     CONNECT_TIMEOUT,
     DEFAULT_RETRY_BUDGET,
     READ_TIMEOUT,
+    REDIRECT_STATUSES,
     RETRY_STATUSES,
     USER_AGENT,
     Answer,
@@ -91,6 +92,7 @@ from bpkit.net.http import (
     oci_error_message,
     read_body,
     read_retry_after,
+    redirect_to,
     requests_module,
     ssl_reason,
     watching,
@@ -119,7 +121,6 @@ MANIFEST_ACCEPT = ", ".join(
 RequestHook = Callable[[str, str, "int | None"], None]
 """Called after every HTTP request with (method, URL path and query, status or None)."""
 
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 #: What the body of an answer is for: its cap, and whether a longer one is an error.
 BodyKind = Literal["manifest", "token", "other"]
@@ -703,18 +704,11 @@ class RegistryTarget:
             resp = self._send_once(method, url, headers, data, auth=auth if same_host else None,
                                    registry_auth=registry_auth, form=form, body=body,
                                    limit=limit)
-            if resp.status not in _REDIRECT_STATUSES or method not in ("GET", "HEAD"):
+            if resp.status not in REDIRECT_STATUSES or method not in ("GET", "HEAD"):
                 return resp
-            location = str(resp.headers.get("Location") or "")
-            nxt = urljoin(resp.url or url, location) if header_value_ok(location) else ""
-            parts = urlsplit(nxt)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise RegistryError(f"{self._target_name(url)}: a redirect (HTTP {resp.status}) "
-                                    "without a usable Location")
-            if (urlsplit(url).scheme == "https" and parts.scheme == "http"
-                    and not is_loopback_host(parts.hostname or "")):
-                raise RegistryError(f"{self._target_name(url)}: refusing a redirect from HTTPS "
-                                    f"to plain HTTP ({outside(parts.netloc, limit=100)})")
+            nxt, why = redirect_to(resp.url or url, str(resp.headers.get("Location") or ""))
+            if nxt is None:
+                raise RegistryError(f"{self._target_name(url)}: HTTP {resp.status}: {why}")
             url = nxt
         raise RegistryError(f"{self.ref.host}: more than {MAX_REDIRECTS} redirects")
 
