@@ -627,7 +627,8 @@ def test_helm_repository_index_with_trickled_headers_ends_at_the_deadline(tmp_pa
     ("https://r.example/v2/x", "", None),
     ("https://r.example/v2/x", None, None),
     ("https://r.example/v2/x", "/a\r\nX-Injected: 1", None),
-    ("https://r.example/v2/x", "https:///no-host", None),
+    ("https://r.example/v2/x", "//cdn.example/b", "https://cdn.example/b"),
+    ("https://r.example/v2/x", "https:///no-host", "https://r.example/no-host"),  # as urljoin
 ])
 def test_one_redirect_rule_for_registries_and_chart_repositories(
         url: str, location: str | None, expected: str | None) -> None:
