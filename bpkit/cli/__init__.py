@@ -33,9 +33,10 @@ def __getattr__(name: str) -> Any:
         return cli
     raise AttributeError(name)
 
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: maps every failure to a one-line message and an exit code."""
-    restore = _install_sigint()
+    restore = _install_sigint(whole_process=argv is None)
     try:
         from bpkit.cli.lint_run import plain_lint
 
@@ -87,8 +88,14 @@ def _err(line: str) -> None:
     sys.stderr.flush()
 
 
-def _install_sigint() -> Any:
-    """Ctrl-C raises KeyboardInterrupt once; a second Ctrl-C exits at once (no traceback)."""
+def _install_sigint(*, whole_process: bool = False) -> Any:
+    """Ctrl-C raises KeyboardInterrupt once; a second Ctrl-C exits at once (no traceback).
+
+    For the whole process, a Ctrl-C after the command is done (while the
+    interpreter shuts down) exits 130 at once: with Python's own handler
+    back, it would end the process by the signal itself, or with a
+    traceback.
+    """
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
@@ -103,8 +110,17 @@ def _install_sigint() -> Any:
 
     signal.signal(signal.SIGINT, on_sigint)
 
+    def late(signum: int, frame: Any) -> None:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
     def restore() -> None:
-        if not seen:  # after a Ctrl-C, a second one during shutdown still exits at once
+        if whole_process:
+            signal.signal(signal.SIGINT, late)
+        elif not seen:  # after a Ctrl-C, a second one during shutdown still exits at once
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
     return restore

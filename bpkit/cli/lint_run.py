@@ -5,7 +5,7 @@
 is answered from the run record in about 0.1 s, of which importing click
 would take a third. `plain_lint` recognises exactly that command line
 (anything else, `--help` included, goes through click, and
-tests/test_cli_lint.py checks that both give the same output and exit
+tests/test_cli_plain.py checks that both give the same output and exit
 code); `lint_run` is the command's body either way.
 """
 

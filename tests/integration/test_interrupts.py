@@ -201,3 +201,25 @@ def test_environment_values_that_are_not_utf8_are_a_one_line_error(tmp_path: Pat
                           capture_output=True, timeout=60, check=False)
     assert proc.returncode == 2
     assert "environment variable BPKIT_REGISTRY is not valid UTF-8" in proc.stderr.decode()
+
+
+@pytest.mark.parametrize("argv", [["rules"], ["lint", "--no-cache", "platform/"]])
+def test_ctrl_c_after_the_command_is_done_exits_130_at_once(tmp_path: Path,
+                                                            argv: list[str]) -> None:
+    """A Ctrl-C while the interpreter shuts down (here: from an atexit hook) is exit 130,
+    the output complete, no traceback; Python's own handler would die by the signal."""
+    repo = make_repo(tmp_path)
+    code = ("import atexit, os, signal, sys, time\n"
+            "sys.argv = ['bpkit', *sys.argv[1:]]\n"
+            "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(5)))\n"
+            "from bpkit.cli import main\n"
+            "main()\n")
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code, *argv], cwd=repo, env=_env(repo),
+                          capture_output=True, timeout=60, check=False)
+    err = proc.stderr.decode()
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert time.monotonic() - start < 4  # not the hook's 5 s sleep
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    out = proc.stdout.decode()
+    assert ("overlay-values" in out) if argv == ["rules"] else ("10 blueprints" in out), out
