@@ -154,8 +154,14 @@ def test_ctrl_c_while_publishing_to_a_layout_leaves_it_valid(tmp_path: Path,
     proc = _start(repo, "publish", "--all", "--layout", str(layout))
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode in (0, 130), err.decode()
+    out, err = proc.communicate(timeout=30)
+    if proc.returncode == -signal.SIGINT:
+        # The run had finished: a Ctrl-C in the interpreter's last teardown, after
+        # its signal handlers are gone, ends it by the signal (what a shell shows as
+        # 130), as any Python program. Everything was done and written by then.
+        assert "10 of 10 published" in out.decode(), out.decode() + err.decode()
+    else:
+        assert proc.returncode in (0, 130), err.decode()
     assert "Traceback" not in err.decode()
     if (layout / "index.json").exists():
         _layout_ok(layout)
