@@ -169,13 +169,13 @@ def defaults_for(lock: UpstreamLock, cache_root: Path | None = None, *,
         return _DEFAULTS[key]
     summary = summary_path(cache.root, lock.digest)
     # The summary stands for the chart, so it counts only while the chart is cached.
-    found = read_summary(summary) if cache.path_for(lock.digest).is_file() else None
+    found = read_summary(summary, lock.digest) if cache.path_for(lock.digest).is_file() else None
     if found is None:
         data = cache.get(lock.digest)
         if data is None:
             return None  # not remembered: a later `upstream fetch` may fill the cache
         found = _parse(data, lock)
-        write_summary(summary, found)
+        write_summary(summary, found, lock.digest)
     _DEFAULTS[key] = found
     if len(_DEFAULTS) > _MAX_DIGESTS:
         _DEFAULTS.popitem(last=False)

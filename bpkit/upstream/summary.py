@@ -28,7 +28,7 @@ __all__ = ["SUMMARY_FORMAT", "ErrorKey", "UpstreamDefaults", "ensure_summary", "
 
 _KEPT = ("Chart.yaml", "values.yaml", "values.schema.json")
 
-SUMMARY_FORMAT = 2
+SUMMARY_FORMAT = 3  # 3: names the chart digest it summarises
 ErrorKey = tuple[tuple[str, ...], str, str]  # (path, validator, message)
 
 
@@ -172,8 +172,9 @@ def summary_path(root: Path, digest: str) -> Path:
     return root / "values" / "sha256" / f"{digest.partition(':')[2]}.json"
 
 
-def read_summary(path: Path) -> UpstreamDefaults | None:
-    """The summary at `path`, or None when absent, too big, not ours or damaged."""
+def read_summary(path: Path, digest: str) -> UpstreamDefaults | None:
+    """The summary of chart `digest` at `path`, or None when absent, too big, not ours,
+    of another chart or damaged."""
     from bpkit.fsio import read_bytes_capped
     from bpkit.limits import UPSTREAM_SUMMARY_MAX_BYTES
 
@@ -182,7 +183,8 @@ def read_summary(path: Path) -> UpstreamDefaults | None:
         if data is None:
             return None
         raw = json.loads(data)
-        if not isinstance(raw, dict) or raw.get("format") != SUMMARY_FORMAT:
+        if (not isinstance(raw, dict) or raw.get("format") != SUMMARY_FORMAT
+                or raw.get("digest") != digest):
             return None
         schema = raw["schema"]
         return UpstreamDefaults(
@@ -196,10 +198,12 @@ def read_summary(path: Path) -> UpstreamDefaults | None:
         return None
 
 
-def write_summary(path: Path, found: UpstreamDefaults) -> None:
+def write_summary(path: Path, found: UpstreamDefaults, digest: str) -> None:
+    """Keep `found`, the summary of chart `digest`, at `path` (silently not, if it cannot be)."""
     from bpkit.fsio import atomic_write
 
-    body = {"format": SUMMARY_FORMAT, "values": found.values, "schema": found.schema,
+    body = {"format": SUMMARY_FORMAT, "digest": digest, "values": found.values,
+            "schema": found.schema,
             "subcharts": sorted(found.subcharts), "unreadable": found.unreadable,
             "default_errors": sorted([list(p), v, m] for p, v, m in found.default_errors),
             "regex_safe": found.regex_safe}
@@ -215,5 +219,5 @@ def write_summary(path: Path, found: UpstreamDefaults) -> None:
 def ensure_summary(root: Path, digest: str, data: bytes, chart: str, version: str) -> None:
     """Write the chart's summary unless one that reads back is there already."""
     path = summary_path(root, digest)
-    if read_summary(path) is None:
-        write_summary(path, summarize(data, chart, version))
+    if read_summary(path, digest) is None:
+        write_summary(path, summarize(data, chart, version), digest)

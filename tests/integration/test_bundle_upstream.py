@@ -74,10 +74,10 @@ def test_lock_fetch_bundle_publish_verify(tmp_path: Path, helm_repo: HelmRepoSer
     assert lock is not None and lock.digest == "sha256:" + sha256(upstream_chart())
     # Locking left the summary lint reads beside the cached chart; fetch restores it.
     summary = summary_path(tmp_path / "cache", lock.digest)
-    assert read_summary(summary) == summarize(upstream_chart(), "demo", "1.2.3")
+    assert read_summary(summary, lock.digest) == summarize(upstream_chart(), "demo", "1.2.3")
     summary.unlink()
     run("upstream", "fetch")
-    assert read_summary(summary) == summarize(upstream_chart(), "demo", "1.2.3")
+    assert read_summary(summary, lock.digest) == summarize(upstream_chart(), "demo", "1.2.3")
     r = run("publish", "demo", "--mode", "bundle", "--registry", registry.url,
             "--format", "json")
     (result,) = json.loads(r.out)["results"]
