@@ -371,8 +371,9 @@ def test_read_back_pauses_overlap_other_pushes(many: list[Package], fake: FakeRe
     assert {o.status for o in outcomes} == {"published"}
     assert sorted(fake.ended) == sorted(p.name for p in many) and fake.early == []
     assert fake.peak <= 2 and len(fake.targets) <= 2 and not fake.overlap
-    # Waiting in turn, 10 blueprints over 2 jobs would take 5 pauses (2 s).
-    assert len(many) >= 8 and took < 3 * fake.read_back_pause, took
+    # Waiting in turn, 10 blueprints over 2 jobs would take 5 pauses (2 s); the
+    # bound leaves room for a loaded CI machine.
+    assert len(many) >= 8 and took < 4 * fake.read_back_pause, took
 
 
 def test_one_job_is_sequential(many: list[Package], fake: FakeRegistry) -> None:
