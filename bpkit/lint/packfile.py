@@ -14,13 +14,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bpkit.fsio import read_capped
+from bpkit.fsio import read_bytes_capped
 from bpkit.problem import Level, Problem
 
 _LEVELS = {level.value: level for level in Level}
@@ -54,21 +52,11 @@ def write(file: Path, body: Any, *, magic: str, fmt: int, key: str, max_bytes: i
 
 def read(file: Path, *, magic: str, fmt: int, key: str, max_bytes: int) -> Any:
     """The body of `file` when its header and checksum match, else None."""
-    try:
-        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-                     | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                return None
-            raw = read_capped(fh, max_bytes, st.st_size)
-    except OSError:
+    raw = read_bytes_capped(file, max_bytes, follow=False)
+    if raw is None:
         return None
     line, _, encoded = raw.partition(b"\n")
-    if len(raw) > max_bytes or len(line) > _MAX_HEADER:
+    if len(line) > _MAX_HEADER:
         return None
     try:
         header = json.loads(line)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bpkit.fsio import read_capped
+from bpkit.fsio import read_bytes_capped
 
 #: A folder with more entries or bytes than this is linted afresh every time
 #: (the cache must not read what the loader would refuse to).
@@ -157,24 +157,10 @@ def fingerprint(real: str, listing: Listing) -> str | None:
             continue
         if st.st_size > budget:
             return None  # never read what the loader would refuse to
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-                         | getattr(os, "O_NONBLOCK", 0))
-        except OSError:
-            return None
-        try:
-            opened = os.fstat(fd)
-            if not stat.S_ISREG(opened.st_mode):
-                return None
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = read_capped(fh, budget, opened.st_size)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
+        data = read_bytes_capped(Path(path), budget, follow=False)
+        if data is None:
+            return None  # a symlink or special file swapped in, unreadable, or over budget
         budget -= len(data)
-        if budget < 0:
-            return None
         digest.update(b"f\0" + encoded + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()
 

@@ -11,11 +11,10 @@ writers of the same digest write the same bytes. No network code here:
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-from bpkit.fsio import atomic_write, read_capped
+from bpkit.fsio import atomic_write, read_bytes_capped
 from bpkit.limits import HELM_MAX_CHART_BYTES
 from bpkit.oci.artifact import sha256_digest
 from bpkit.settings import cache_root  # re-exported: where the archives live
@@ -43,12 +42,8 @@ class ChartCache:
             path = self.path_for(digest)
         except ValueError:
             return None
-        try:
-            with path.open("rb") as fh:
-                data = read_capped(fh, HELM_MAX_CHART_BYTES, os.fstat(fh.fileno()).st_size)
-        except OSError:
-            return None
-        if len(data) > HELM_MAX_CHART_BYTES or sha256_digest(data) != digest:
+        data = read_bytes_capped(path, HELM_MAX_CHART_BYTES)
+        if data is None or sha256_digest(data) != digest:
             return None
         return data
 
