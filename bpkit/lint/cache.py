@@ -51,7 +51,7 @@ from bpkit.problem import Problem
 from bpkit.settings import Settings
 from bpkit.source.discover import BLUEPRINT_FILE
 from bpkit.source.model import CHART_FILE, VALUES_FILE, Blueprint
-from bpkit.yamlio.load import Document, KeyPath, display_path, load
+from bpkit.yamlio.load import Document, KeyPath, LazyDocument, display_path, load
 
 __all__ = ["LOCAL_RULES", "LintCache", "Reloading", "cache_dir", "release"]
 
@@ -119,7 +119,11 @@ def release(bp: Blueprint) -> None:
     """Drop the node graphs of a loaded blueprint's documents (kept: data, paths)."""
     for name in _DOCS:
         doc = getattr(bp, name)
-        if doc is not None and not isinstance(doc, Reloading) and doc.root is not None:
+        if doc is None or isinstance(doc, Reloading):
+            continue
+        # A fast-read document holds its text, not yet a graph: asking for
+        # its root would compose one.
+        if isinstance(doc, LazyDocument) or doc.root is not None:
             setattr(bp, name, Reloading(doc.path, doc.display, data=doc.data))
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, StreamMark, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bpkit.fsio import read_capped
@@ -47,6 +47,7 @@ from bpkit.limits import (
     YAML_MAX_NODES,
 )
 from bpkit.problem import Level, Problem
+from bpkit.yamlio.fast import Bail, fast_parse
 
 # The bounds (and where each number comes from) live in bpkit.limits.
 MAX_FILE_BYTES = HELM_MAX_FILE_BYTES
@@ -144,6 +145,35 @@ class Document:
         return Problem(self.display, line, col, rule, level, message)
 
 
+class LazyDocument(Document):
+    """A document the fast path read (bpkit.yamlio.fast): its node graph is
+    composed from `text` by the full loader when first asked for, which only
+    a problem's position or an edit does."""
+
+    def __init__(self, path: Path, display: str, data: Any, text: str) -> None:
+        self.path, self.display, self.data, self.text = path, display, data, text
+        self._root: Node | None = None
+        self._composed = False
+
+    @property
+    def root(self) -> Node | None:
+        if not self._composed:
+            self._composed = True
+            full, _ = _parse_one(self.text, self.path, self.display,
+                                 (MAX_EXPANDED_NODES, MAX_NODES), fast=False)
+            self._root = full.root if full is not None else None
+        return self._root
+
+    @root.setter
+    def root(self, value: Node | None) -> None:
+        self._root, self._composed = value, True
+
+    @property
+    def composed(self) -> bool:
+        """Whether the node graph was built (so dropping it saves memory)."""
+        return self._composed and self._root is not None
+
+
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -158,8 +188,17 @@ def _loader_class() -> Any:
     scalars whose first character no implicit type can start with are
     strings without trying any regular expression.
     """
+    import warnings
+
+    from ruamel.yaml.error import MantissaNoDotYAML1_1Warning
     from ruamel.yaml.resolver import Resolver
     from ruamel.yaml.tag import Tag
+
+    # ruamel warns, over ten lines of stderr, of a float like 1e3 (YAML 1.1
+    # wants a dot). Helm's go-yaml reads it as the same float, so there is
+    # nothing to tell; and the text of a file must not reach the terminal
+    # unescaped.
+    warnings.filterwarnings("ignore", category=MantissaNoDotYAML1_1Warning)
 
     try:
         from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
@@ -202,6 +241,7 @@ def _loader_class() -> Any:
             return map_tag if kind is MappingNode else seq_tag
 
     FastLoader.shared_tags = (str_tag, map_tag, seq_tag)
+    FastLoader.implicit = implicit
     return FastLoader
 
 
@@ -342,24 +382,25 @@ _SEPARATOR = re.compile(r"^---(.*)$", re.MULTILINE)
 
 
 def parse(text: str, path: Path, display: str, documents: str | None = None, *,
-          max_nodes: int | None = None) -> tuple[Document | None, list[Problem]]:
+          max_nodes: int | None = None, fast: bool = True) -> tuple[Document | None, list[Problem]]:
     """Parse YAML text; `documents` (SINGLE, FIRST, MERGE) defaults by file name.
 
     `max_nodes` bounds what aliases may expand a document by, and how many
     nodes it may hold (raised for repository indexes, which are big and
-    honest); None is MAX_EXPANDED_NODES and MAX_NODES.
+    honest); None is MAX_EXPANDED_NODES and MAX_NODES. `fast=False` skips
+    the fast path (bpkit.yamlio.fast), for the tests that compare the two.
     """
     bounds = ((MAX_EXPANDED_NODES, MAX_NODES) if max_nodes is None
               else (max_nodes, max_nodes))
     mode = documents or _DOCUMENTS_BY_NAME.get(path.name, SINGLE)
     if mode == SINGLE or not (text.startswith("---") or "\n---" in text):
-        return _parse_one(text, path, display, bounds)
+        return _parse_one(text, path, display, bounds, fast=fast)
     chunks, problems = _split_documents(text, display)
     if problems:
         return None, problems
     if mode == FIRST:
         first = next((c for c in chunks if _has_content(c[1])), chunks[0])
-        doc, problems = _parse_one(_at_line(*first), path, display, bounds)
+        doc, problems = _parse_one(_at_line(*first), path, display, bounds, fast=False)
         if doc is not None:
             doc.text = text
         return doc, problems
@@ -403,7 +444,7 @@ def _merge_documents(chunks: list[tuple[int, str]], text: str, path: Path, displ
     data: dict[Any, Any] = {}
     root: MappingNode | None = None
     for line, body in chunks:
-        doc, found = _parse_one(_at_line(line, body), path, display, bounds)
+        doc, found = _parse_one(_at_line(line, body), path, display, bounds, fast=False)
         problems.extend(found)
         if doc is None:
             return None, problems
@@ -449,8 +490,12 @@ def _merge_nodes(a: MappingNode, b: MappingNode) -> MappingNode:
 _PAUSE_GC_BYTES = 256 * 1024
 
 
-def _parse_one(text: str, path: Path, display: str,
-               bounds: tuple[int, int]) -> tuple[Document | None, list[Problem]]:
+def _parse_one(text: str, path: Path, display: str, bounds: tuple[int, int], *,
+               fast: bool = True) -> tuple[Document | None, list[Problem]]:
+    if fast and 2 * len(text) + 2 <= min(bounds):  # no node bound reachable (see _too_many)
+        quick = _fast(text, path, display)
+        if quick is not None:
+            return quick
     if len(text) < _PAUSE_GC_BYTES or not gc.isenabled():
         return _parse_guarded(text, path, display, bounds)
     gc.disable()
@@ -458,6 +503,70 @@ def _parse_one(text: str, path: Path, display: str,
         return _parse_guarded(text, path, display, bounds)
     finally:
         gc.enable()
+
+
+def _fast(text: str, path: Path, display: str) -> tuple[Document, list[Problem]] | None:
+    """The fast path's reading (bpkit.yamlio.fast), or None when it leaves the text to us."""
+    global _SIMPLE  # noqa: PLW0603 - built once per process
+    if _SIMPLE is None:
+        if _LOADER_CLASS is None:
+            _new_loader("")
+        # Plain scalars starting otherwise are strings to both YAML 1.1 and 1.2.
+        special = set(_LOADER_CLASS.implicit) | set(_YAML11_FIRST)
+        _SIMPLE = frozenset(chr(c) for c in range(0x21, 0x7f) if chr(c) not in special)
+    read = fast_parse(text, _fast_plain, _SIMPLE)
+    if read is None:
+        return None
+    data, dupes, ambiguous = read
+    problems = [_duplicate_problem(display, value, first + 1, line + 1, col + 1)
+                for value, first, line, col in dupes]
+    problems.extend(Problem(display, line + 1, col + 1, RULE_AMBIGUOUS, Level.WARNING, why)
+                    for line, col, why in ambiguous)
+    if data is None:
+        return Document(path, display, None, None, text), problems
+    return LazyDocument(path, display, data, text), problems
+
+
+_SIMPLE: frozenset[str] | None = None
+#: Tags of plain scalars the fast path builds (through ruamel's constructor,
+#: memoised by text); any other (merge keys, `=`) it leaves to the full loader.
+_FAST_TAGS = frozenset(f"tag:yaml.org,2002:{name}"
+                       for name in ("null", "bool", "int", "float", "timestamp"))
+_PLAINS: dict[str, tuple[str, Any, str | None]] = {}
+_PLAINS_MAX = 4096
+_CONSTRUCTOR: Any = None
+_NO_MARK = StreamMark("", 0, 0, 0)  # a warning's text reads the node's mark
+
+
+def _fast_plain(value: str) -> tuple[str, Any, str | None]:
+    """(tag, value, YAML 1.1 difference) of a plain scalar, as the full loader reads it."""
+    global _CONSTRUCTOR  # noqa: PLW0603 - built once per process
+    hit = _PLAINS.get(value)
+    if hit is not None:
+        return hit
+    why = _yaml11_difference(value) if value[0] in _YAML11_FIRST else None
+    for tag, regexp in _LOADER_CLASS.implicit.get(value[:1], ()):
+        if regexp.match(value):
+            name = str(tag)
+            if name not in _FAST_TAGS:
+                raise Bail
+            if _CONSTRUCTOR is None:
+                _CONSTRUCTOR = _new_loader("")
+            try:
+                node = ScalarNode(tag, value, start_mark=_NO_MARK, end_mark=_NO_MARK)
+                built = _CONSTRUCTOR.construct_object(node, deep=True)
+            except (YAMLError, ValueError, TypeError, OverflowError):
+                raise Bail from None
+            finally:
+                _CONSTRUCTOR.constructed_objects.clear()
+            hit = (name, built, why)
+            break
+    else:
+        hit = (_STR, value, why)
+    if len(_PLAINS) >= _PLAINS_MAX:
+        _PLAINS.clear()
+    _PLAINS[value] = hit
+    return hit
 
 
 def _parse_guarded(text: str, path: Path, display: str,
@@ -731,17 +840,18 @@ def _walk_problems(root: Node, display: str, max_nodes: int) -> Iterator[Problem
     for original, again in dupes:
         if original.tag != again.tag:
             continue  # 1 and "1" are different keys
-        orig = original.start_mark
-        yield _file_problem(
-            display, RULE_DUPLICATE,
-            f'duplicate key "{again.value}" (first defined at line {orig.line + 1}); '
-            "only one of the values takes effect",
-            again.start_mark.line + 1, again.start_mark.column + 1,
-        )
+        yield _duplicate_problem(display, again.value, original.start_mark.line + 1,
+                                 again.start_mark.line + 1, again.start_mark.column + 1)
     for node, why in ambiguous:
         mark = node.start_mark
         yield Problem(display, mark.line + 1, mark.column + 1, RULE_AMBIGUOUS, Level.WARNING,
                       why)
+
+
+def _duplicate_problem(display: str, key: str, first: int, line: int, col: int) -> Problem:
+    return _file_problem(display, RULE_DUPLICATE,
+                         f'duplicate key "{key}" (first defined at line {first}); '
+                         "only one of the values takes effect", line, col)
 
 
 def _yaml11_difference(value: str) -> str | None:
