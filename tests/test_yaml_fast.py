@@ -267,3 +267,17 @@ def test_generated_documents_agree(block: int) -> None:
             total += 1
             taken += _agree(candidate)
     assert taken >= total // 8, (taken, total)  # the generator reaches the fast path
+
+
+def test_a_float_without_a_dot_puts_nothing_on_stderr() -> None:
+    """ruamel warns of `1e3` over ten lines of stderr, quoting the file; bpkit silences it."""
+    import subprocess
+    import sys
+
+    code = ("from pathlib import Path; from bpkit.yamlio.load import parse; "
+            "print(parse('g: 1e3\\n', Path('v.yaml'), 'v.yaml', fast=False)[0].data)")
+    run = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True,
+                         text=True, cwd=REPO, timeout=60, check=False)
+    assert run.returncode == 0
+    assert run.stdout == "{'g': 1000.0}\n"
+    assert run.stderr == ""
