@@ -136,34 +136,29 @@ _WORKERS_ENV = "BPKIT_LINT_WORKERS"  # a number; 1 turns parallel loading off
 
 
 def load_many(paths: Sequence[Path], settings: Settings | None = None) -> Iterator[Loaded]:
-    """`load_checked` for each path, in order; in worker processes when there are many.
+    """`load_checked` for each path, in order; in forked processes too when there are many.
 
-    YAML composition is pure Python object building, so threads would not
-    help: forked workers (Linux) each parse a share, and what they send
-    back is plain data (documents without node graphs, problems).
+    YAML reading is pure Python object building, so threads would not
+    help: this process and forked ones (Linux) each load a share
+    (bpkit.lint.forked), and what the others send back is plain data
+    (documents without node graphs, problems).
     """
     workers = _workers(len(paths))
     if workers <= 1:
         return (load_checked(path, settings) for path in paths)
     import functools
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_worker_start)
-    chunk = max(1, min(64, len(paths) // (workers * 8)))
+    from bpkit.lint.forked import WorkerFailed, forked_map
 
     def results() -> Iterator[Loaded]:
         try:
-            yield from pool.map(functools.partial(load_checked, settings=settings), paths,
-                                chunksize=chunk)
-        except BrokenProcessPool:
-            # A worker killed (out of memory, a signal): never wait for it.
+            yield from forked_map(functools.partial(load_checked, settings=settings), paths,
+                                  workers)
+        except WorkerFailed as exc:
+            # A worker killed (out of memory, a signal) or failing: never wait for it.
             raise UsageError(f"a lint worker process died while loading {len(paths)} "
-                             f"blueprints; {_WORKERS_ENV}=1 loads them in this process") from None
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+                             f"blueprints ({exc.why}); {_WORKERS_ENV}=1 loads them in this "
+                             "process") from None
 
     return results()
 
@@ -190,21 +185,13 @@ def _workers(count: int) -> int:
         wanted = 1
     if count < PARALLEL_MIN or wanted <= 1:
         return 1
-    import multiprocessing
     import threading
 
     if threading.active_count() > 1:
         return 1  # forking a process with threads can copy a held lock into the child
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not hasattr(os, "fork"):
         return 1
     return min(wanted, count // 75)  # at least 75 blueprints each
-
-
-def _worker_start() -> None:
-    """Ctrl-C is the parent's to handle: it ends the pool."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Loaded(NamedTuple):
