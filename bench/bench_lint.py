@@ -64,9 +64,9 @@ from tests.integration.helmcheck import helm_python  # noqa: E402
 
 # bpkit as its console script does it, reporting the process's peak memory
 # (VmHWM: getrusage's ru_maxrss would carry over the forking parent's peak).
-# Lint's worker processes (forked for large trees) count too: each at the
-# largest one's peak (ru_maxrss of the children), an upper bound since they
-# share pages with the parent. timed_run also samples the summed PSS of the
+# Lint's forked processes (for large trees; bpkit's own loads a share too)
+# count too: each at the largest one's peak (ru_maxrss of the children), an
+# upper bound since they share pages with the parent. timed_run also samples the summed PSS of the
 # process tree, which counts shared pages once: the memory verdict uses it.
 BPKIT_CHILD = (
     "import os, resource, runpy, sys\n"
@@ -83,8 +83,8 @@ BPKIT_CHILD = (
     "    runpy.run_module('bpkit', run_name='__main__')\n"
     "finally:\n"
     "    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "    forked = 'concurrent.futures.process' in sys.modules\n"
-    "    extra = child * workers() if forked else 0\n"
+    "    forked = 'bpkit.lint.forked' in sys.modules\n"
+    "    extra = child * (workers() - 1) if forked else 0\n"
     "    print('\\nBENCH-PEAK-KB', peak() + extra, file=sys.stderr)\n"
 )
 
