@@ -8,6 +8,7 @@ simply skip what they cannot see.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,7 +180,17 @@ def load_blueprint(path: Path, *, with_values: bool = True) -> Blueprint:
 
 
 def _leaves(chart_dir: Path, folder: Path) -> bool:
-    """Whether `chart_dir` resolves outside the blueprint folder (through a symlink)."""
+    """Whether `chart_dir` resolves outside the blueprint folder (through a symlink).
+
+    The usual `chart/`, a folder (not a link) right in the blueprint folder,
+    takes one lstat instead of two realpaths (an lstat per path component).
+    """
+    if chart_dir.parent == folder:
+        try:
+            if stat.S_ISDIR(os.lstat(chart_dir).st_mode):
+                return False
+        except (OSError, ValueError):
+            pass
     try:
         real, inside = os.path.realpath(chart_dir), os.path.realpath(folder)
     except (OSError, ValueError):

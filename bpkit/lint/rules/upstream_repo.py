@@ -20,6 +20,7 @@ Failing::
       upstream: { chart: flux2, version: "2.13.0", repo: "http://fluxcd-community.github.io/helm-charts" }
 """
 
+import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -29,11 +30,22 @@ from bpkit.source.model import Blueprint
 from bpkit.text import redact
 
 ID = "upstream-repo"
+_SPACE = re.compile(r"\s")
+
+
+class _Shown:
+    """The repo as a message shows it (redacted), worked out only for a message."""
+
+    def __init__(self, repo: str) -> None:
+        self.repo = repo
+
+    def __repr__(self) -> str:
+        return repr(redact(self.repo))
 LEVEL = Level.ERROR
 def repo_problem(repo: str) -> str | None:
     """Why `repo` is not acceptable, never echoing credentials; None when fine."""
-    shown = redact(repo)
-    if repo != repo.strip() or any(c.isspace() for c in repo):
+    shown = _Shown(repo)
+    if _SPACE.search(repo) is not None:
         return f"repo {shown!r} contains whitespace"
     try:
         parts = urlsplit(repo)
