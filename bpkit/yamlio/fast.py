@@ -69,6 +69,13 @@ _DASH_NEXT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 _BLOCK_PLAIN_REFUSED = re.compile(r"[\[\]{}]|: |:$")
 _FLOW_WORD = r"[A-Za-z0-9_./~$^+()=<-]"
 _FLOW_PLAIN = re.compile(rf"{_FLOW_WORD}+(?: +{_FLOW_WORD}+)*")
+# The usual one-line flow mapping, `{ cpu: 50m, memory: "64Mi" }`: plain keys,
+# plain or simply double-quoted values, matched whole; then pair by pair.
+_QUICK_VALUE = (rf"(?:\"([^\"\\]*)\"|((?:[A-Za-z0-9_./~$^+(=<]|-(?=[A-Za-z0-9.])){_FLOW_WORD}*"
+                rf"(?: +{_FLOW_WORD}+)*))")
+_QUICK_PAIR = rf"({_PLAIN_KEY}): +{_QUICK_VALUE}"
+_QUICK_FLOW = re.compile(rf"\{{ *{_QUICK_PAIR}(?: *, *{_QUICK_PAIR})* *\}}")
+_QUICK_PAIRS = re.compile(_QUICK_PAIR)
 
 
 def fast_parse(text: str, plain: Plain, simple: frozenset[str]
@@ -375,6 +382,10 @@ class _Parser:
         if depth > _MAX_DEPTH:
             raise Bail
         mapping = line[pos] == "{"
+        if mapping:
+            quick = _QUICK_FLOW.match(line, pos)
+            if quick is not None:
+                return self.quick_flow(line, i, pos, quick.end()), quick.end()
         close = "}" if mapping else "]"
         pos = _skip(line, pos + 1)
         result: Any = {} if mapping else []
@@ -414,6 +425,32 @@ class _Parser:
             pos = _skip(line, pos + 1)
             if line[pos] in ",]}":
                 raise Bail  # an empty entry or a trailing comma: left to the full loader
+
+    def quick_flow(self, line: str, i: int, start: int, end: int) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        first: dict[str, tuple[int, str]] = {}
+        simple = self.simple
+        for pair in _QUICK_PAIRS.finditer(line, start, end):
+            raw, quoted, plain = pair.group(1, 2, 3)
+            col = pair.start(1)
+            if raw[0] in simple:
+                tag, key = STR, raw
+            else:
+                tag, key = self.plain(raw, i, col)
+            if quoted is not None:
+                value: Any = quoted
+            elif plain[0] in simple:
+                value = plain
+            else:
+                value = self.plain(plain, i, pair.start(3))[1]
+            seen = first.get(raw)
+            if seen is None:
+                first[raw] = (i, tag)
+            elif seen[1] == tag:
+                self.dupes.append((raw, seen[0], i, col))
+            if key not in result:
+                result[key] = value
+        return result
 
     def flow_value(self, line: str, i: int, pos: int, depth: int) -> tuple[Any, int]:
         char = line[pos]
