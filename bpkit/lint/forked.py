@@ -38,8 +38,9 @@ class WorkerFailed(Exception):
 def shares(count: int, workers: int, own: float) -> list[tuple[int, int]]:
     """[start, end) of each process's share; the first, the caller's, is `own` of an equal one.
 
-    The caller also consumes every result and unpickles the children's, so
-    it takes less than the others.
+    Equal by default: the caller unpickles the children's answers while a
+    child pickles its own, and measured on two cores (1,000 blueprints, own
+    0.8 to 1.1) nothing else told the shares apart beyond the noise.
     """
     weights = [own] + [1.0] * (workers - 1)
     total = sum(weights)
@@ -53,7 +54,7 @@ def shares(count: int, workers: int, own: float) -> list[tuple[int, int]]:
 
 
 def forked_map(func: Callable[[T], R], items: Sequence[T], workers: int, *,
-               own: float = 0.9) -> Iterator[R]:
+               own: float = 1.0) -> Iterator[R]:
     """func(item) for each item, in order; computed by `workers` processes."""
     bounds = shares(len(items), workers, own)
     for stream in (sys.stdout, sys.stderr):
