@@ -4,8 +4,8 @@
 
 For each size, a generated tree (gen_blueprints.py, with its upstream charts
 cached) is linted cold with BPKIT_LINT_WORKERS=1 and =N (the cores, at most
-4), interleaved, with the engine's PARALLEL_MIN lowered so that every size
-runs parallel; medians of whole processes. The engine's PARALLEL_MIN should
+4), interleaved, with the engine's PARALLEL_MIN and PER_WORKER_MIN lowered so that every
+size runs parallel; medians of whole processes. The engine's PARALLEL_MIN should
 sit where the second column starts to win.
 """
 
@@ -26,7 +26,8 @@ sys.path.insert(0, str(HERE))
 
 from gen_blueprints import compile_bpkit, generate  # noqa: E402
 
-CHILD = ("import sys\nimport bpkit.lint.engine as engine\nengine.PARALLEL_MIN = 2\n"
+CHILD = ("import sys\nimport bpkit.lint.engine as engine\n"
+         "engine.PARALLEL_MIN = 2\nengine.PER_WORKER_MIN = 1\n"
          "sys.argv = ['bpkit', 'lint', '--no-cache', 'platform/']\n"
          "from bpkit.cli import main\nmain()\n")
 

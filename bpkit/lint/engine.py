@@ -132,6 +132,7 @@ def lint_paths(
 #: load 0.4-0.7): 60 blueprints 0.47-0.57 s in one process, 0.55-0.57 s with
 #: two; 100: 0.57 s, 0.72 s; 120-150: 0.75-0.83 s, 0.64-0.71 s; 1,000: 4.1 s, 2.9 s.
 PARALLEL_MIN = 150
+PER_WORKER_MIN = 75  # blueprints each process loads at least
 _WORKERS_ENV = "BPKIT_LINT_WORKERS"  # a number; 1 turns parallel loading off
 
 
@@ -191,7 +192,7 @@ def _workers(count: int) -> int:
         return 1  # forking a process with threads can copy a held lock into the child
     if not hasattr(os, "fork"):
         return 1
-    return min(wanted, count // 75)  # at least 75 blueprints each
+    return min(wanted, count // PER_WORKER_MIN)
 
 
 class Loaded(NamedTuple):
