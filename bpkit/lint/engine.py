@@ -126,13 +126,13 @@ def lint_paths(
     return result
 
 
-#: Below this many blueprints to load, one process does it all: starting
-#: workers and sending their results back costs more than it saves.
-#: bench/bench_parallel.py measures the break-even; here (2 cores, runs at
-#: load 0.4-0.7): 60 blueprints 0.47-0.57 s in one process, 0.55-0.57 s with
-#: two; 100: 0.57 s, 0.72 s; 120-150: 0.75-0.83 s, 0.64-0.71 s; 1,000: 4.1 s, 2.9 s.
-PARALLEL_MIN = 150
-PER_WORKER_MIN = 75  # blueprints each process loads at least
+#: Below this many blueprints to load, one process does it all: forking and
+#: sending results back costs more than it saves. bench/bench_parallel.py
+#: measures the break-even; here (2 cores, medians of 5-7 runs, this process
+#: loading a share itself): 40 blueprints 0.21 s in one process and with two;
+#: 60: 0.26 s, 0.24 s; 80: 0.30 s, 0.29 s; 100: 0.32 s, 0.28 s; 140: 0.38 s, 0.30 s.
+PARALLEL_MIN = 100
+PER_WORKER_MIN = 50  # blueprints each process loads at least
 _WORKERS_ENV = "BPKIT_LINT_WORKERS"  # a number; 1 turns parallel loading off
 
 
