@@ -98,9 +98,10 @@ _URL_START = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*:|(?<![^\s'\"=(<\[{,]))//")
 _HOST_AFTER = re.compile(r"[A-Za-z0-9\[]")
 # `name@sha256:<hex>` is a digest reference, not userinfo.
 _DIGEST_AFTER = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
-# `user:password@host` without a scheme, starting a word.
+# `user:password@host` without a scheme, starting a word (or a quote that may
+# itself be the user: `repo ':pw@host` masks `:pw`).
 _BARE_USERINFO = re.compile(
-    r"(?<![^\s'\"=(<\[{,])([^\s:/@'\"<>]+:(?!//)[^\s'\"<>]*)"
+    r"(?<![^\s'\"=(<\[{,])([^\s:/@'\"<>]*:(?!//)[^\s'\"<>]*)"
     r"@(?![a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,})(?=[A-Za-z0-9\[])"
 )
 _AUTH_HEADER = re.compile(

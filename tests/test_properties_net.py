@@ -228,6 +228,11 @@ def test_userinfo_in_any_url_form_is_masked(scheme: str, user: str, password: st
     assert f"@{host}{path} is bad" in out
 
 
+def test_a_quote_that_is_the_user_still_masks_the_password() -> None:
+    """Found by the property above: `'` as the user name read as an opening quote."""
+    assert redact("repo ':0@a.aa is bad") == "repo '***@a.aa is bad"
+
+
 # --------------------------------------------------------------------------- the sanitizer
 
 
