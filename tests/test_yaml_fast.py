@@ -281,3 +281,58 @@ def test_a_float_without_a_dot_puts_nothing_on_stderr() -> None:
     assert run.returncode == 0
     assert run.stdout == "{'g': 1000.0}\n"
     assert run.stderr == ""
+
+
+def test_the_resolvers_are_ruamels_own() -> None:
+    """bpkit.yamlio.scalars copies ruamel's implicit resolvers: same tags, order and patterns."""
+    from ruamel.yaml.resolver import Resolver
+
+    from bpkit.yamlio import scalars
+
+    def pattern(regex: object) -> tuple[str, int]:
+        lazy = getattr(regex, "lazy_self", None)
+        real = lazy() if callable(lazy) else regex
+        return real.pattern, real.flags  # type: ignore[attr-defined]
+
+    theirs = {first: [(str(tag), pattern(regex)) for tag, regex in entries]
+              for first, entries in Resolver.yaml_implicit_resolvers.items()}
+    ours = {first: [(tag, (regex.pattern, regex.flags)) for tag, regex in entries]
+            for first, entries in scalars.IMPLICIT.items()}
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("value", [
+    "0", "7", "-7", "+7", "010", "0o17", "0x1F", "0b11", "1_000", "12345678901234567890",
+    "1.5", "-1.5", "+0.25", "1.", ".5", "1e3", "1.5e3", "1_0.5", ".inf", "-.Inf", ".nan",
+    "true", "True", "TRUE", "false", "FALSE", "tRue", "null", "Null", "NULL", "~", "nULL",
+    "2024-01-02", "2024-01-02 10:00:00", "2024-1-2T3:04:05Z", "yes", "no", "1.2.3", "-",
+    "-x", "+", ".", "0.x", "v1",
+])
+def test_plain_scalars_are_built_as_ruamel_builds_them(value: str) -> None:
+    quick = _fast(f"k: {value}\n")
+    full = _full(f"k: {value}\n")
+    if quick is not None:
+        assert quick == full
+
+
+def test_a_clean_lint_imports_no_yaml_library(tmp_path: Path) -> None:
+    """Every file of a generated tree takes the fast path: ruamel.yaml is not even imported."""
+    import os
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from gen_blueprints import generate
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    generate(tmp_path / "repo", 5, tmp_path / "cache")
+    code = ("import sys\nfrom bpkit.cli import main\n"
+            "try:\n    main(['lint', '--no-cache', 'platform/'])\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            "print('YAML', sorted({m for m in sys.modules if m.startswith('ruamel')}), code)\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "BPKIT_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path / "repo", env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert "5 blueprints clean" in run.stdout, run.stdout + run.stderr
+    assert "YAML [] 0" in run.stdout, run.stdout + run.stderr

@@ -40,9 +40,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml.nodes import Node
+from typing import TYPE_CHECKING, Any
 
 from bpkit import __version__
 from bpkit.lint import packfile, stamps
@@ -52,6 +50,9 @@ from bpkit.settings import Settings
 from bpkit.source.discover import BLUEPRINT_FILE
 from bpkit.source.model import CHART_FILE, VALUES_FILE, Blueprint
 from bpkit.yamlio.load import Document, KeyPath, LazyDocument, display_path, load
+
+if TYPE_CHECKING:
+    from ruamel.yaml.nodes import Node
 
 __all__ = ["LOCAL_RULES", "LintCache", "Reloading", "cache_dir", "release"]
 

@@ -48,9 +48,10 @@ Ambiguous = tuple[int, int, str]
 
 # Characters YAML does not allow in a stream, and line breaks other than \n
 # (\r, NEL, LS, PS: libyaml breaks lines there, str.split("\n") does not);
-# tabs and a BOM past the start are left to the full loader too.
-_REFUSED = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-                      "\U00010000-\U0010ffff]")
+# tabs and a BOM past the start are left to the full loader too. Two small
+# classes: one class of everything allowed takes 6 ms to compile.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f]")
+_REFUSED_WIDE = re.compile("[\x80-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 _MARKER = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
 
 _PLAIN_KEY = r"[A-Za-z0-9_][A-Za-z0-9_./@+~-]*"
@@ -85,7 +86,8 @@ def fast_parse(text: str, plain: Plain, simple: frozenset[str]
     `simple`: first characters of plain scalars that are strings, read the
     same by YAML 1.1 (no call to `plain` for those).
     """
-    if len(text) > FAST_MAX_CHARS or "\t" in text or _REFUSED.search(text) is not None \
+    if len(text) > FAST_MAX_CHARS or _CONTROL.search(text) is not None \
+            or (not text.isascii() and _REFUSED_WIDE.search(text) is not None) \
             or _MARKER.search(text) is not None:
         return None
     parser = _Parser(text, plain, simple)

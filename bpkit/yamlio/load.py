@@ -34,10 +34,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
-
-from ruamel.yaml.error import MarkedYAMLError, StreamMark, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from typing import TYPE_CHECKING, Any
 
 from bpkit.fsio import read_capped
 from bpkit.limits import (
@@ -47,7 +44,12 @@ from bpkit.limits import (
     YAML_MAX_NODES,
 )
 from bpkit.problem import Level, Problem
+from bpkit.yamlio import scalars
 from bpkit.yamlio.fast import Bail, fast_parse
+
+if TYPE_CHECKING:  # ruamel.yaml is imported only when a file needs the full loader
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 # The bounds (and where each number comes from) live in bpkit.limits.
 MAX_FILE_BYTES = HELM_MAX_FILE_BYTES
@@ -109,6 +111,8 @@ class Document:
 
     def node(self, keypath: KeyPath) -> tuple[Node | None, Node | None]:
         """(key node, value node) of the deepest existing prefix of keypath."""
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
         key_node: Node | None = None
         cur = self.root
         for part in keypath:
@@ -191,6 +195,7 @@ def _loader_class() -> Any:
     import warnings
 
     from ruamel.yaml.error import MantissaNoDotYAML1_1Warning
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
     from ruamel.yaml.resolver import Resolver
     from ruamel.yaml.tag import Tag
 
@@ -241,7 +246,6 @@ def _loader_class() -> Any:
             return map_tag if kind is MappingNode else seq_tag
 
     FastLoader.shared_tags = (str_tag, map_tag, seq_tag)
-    FastLoader.implicit = implicit
     return FastLoader
 
 
@@ -261,6 +265,8 @@ def _construct(root: Node, fallback: Any) -> Any:
     """Python data from the node graph: plain maps, lists and strings directly,
     anything else (numbers, booleans, merge keys, explicit tags) through
     ruamel's safe constructor. Shared (aliased) nodes give shared objects."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
     memo: dict[int, Any] = {}
     # Implicitly resolved nodes carry the loader's shared Tag objects.
     str_tag, map_tag, seq_tag = getattr(fallback, "shared_tags", (None, None, None))
@@ -440,6 +446,8 @@ def _at_line(line: int, body: str) -> str:
 def _merge_documents(chunks: list[tuple[int, str]], text: str, path: Path, display: str,
                      bounds: tuple[int, int]) -> tuple[Document | None, list[Problem]]:
     """Helm 4's LoadValues: each document a mapping (or empty), merged in order."""
+    from ruamel.yaml.nodes import MappingNode
+
     problems: list[Problem] = []
     data: dict[Any, Any] = {}
     root: MappingNode | None = None
@@ -473,6 +481,8 @@ def _merge_maps(a: dict[Any, Any], b: dict[Any, Any]) -> dict[Any, Any]:
 
 def _merge_nodes(a: MappingNode, b: MappingNode) -> MappingNode:
     """The node graph of _merge_maps(a, b), so positions point at the winning document."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
     pairs: dict[Any, tuple[Node, Node]] = {}
     for k, v in [*a.value, *b.value]:
         key = k.value if isinstance(k, ScalarNode) else id(k)
@@ -507,13 +517,6 @@ def _parse_one(text: str, path: Path, display: str, bounds: tuple[int, int], *,
 
 def _fast(text: str, path: Path, display: str) -> tuple[Document, list[Problem]] | None:
     """The fast path's reading (bpkit.yamlio.fast), or None when it leaves the text to us."""
-    global _SIMPLE  # noqa: PLW0603 - built once per process
-    if _SIMPLE is None:
-        if _LOADER_CLASS is None:
-            _new_loader("")
-        # Plain scalars starting otherwise are strings to both YAML 1.1 and 1.2.
-        special = set(_LOADER_CLASS.implicit) | set(_YAML11_FIRST)
-        _SIMPLE = frozenset(chr(c) for c in range(0x21, 0x7f) if chr(c) not in special)
     read = fast_parse(text, _fast_plain, _SIMPLE)
     if read is None:
         return None
@@ -527,50 +530,62 @@ def _fast(text: str, path: Path, display: str) -> tuple[Document, list[Problem]]
     return LazyDocument(path, display, data, text), problems
 
 
-_SIMPLE: frozenset[str] | None = None
-#: Tags of plain scalars the fast path builds (through ruamel's constructor,
-#: memoised by text); any other (merge keys, `=`) it leaves to the full loader.
+#: First characters of plain scalars that are strings to both YAML 1.1 and 1.2.
+_SIMPLE = frozenset(chr(c) for c in range(0x21, 0x7f)
+                    if chr(c) not in scalars.IMPLICIT and chr(c) not in _YAML11_FIRST)
+#: Tags of plain scalars the fast path builds (bpkit.yamlio.scalars, else
+#: ruamel's constructor; memoised by text); any other (merge keys, `=`) it
+#: leaves to the full loader.
 _FAST_TAGS = frozenset(f"tag:yaml.org,2002:{name}"
                        for name in ("null", "bool", "int", "float", "timestamp"))
 _PLAINS: dict[str, tuple[str, Any, str | None]] = {}
 _PLAINS_MAX = 4096
 _CONSTRUCTOR: Any = None
-_NO_MARK = StreamMark("", 0, 0, 0)  # a warning's text reads the node's mark
 
 
 def _fast_plain(value: str) -> tuple[str, Any, str | None]:
     """(tag, value, YAML 1.1 difference) of a plain scalar, as the full loader reads it."""
-    global _CONSTRUCTOR  # noqa: PLW0603 - built once per process
     hit = _PLAINS.get(value)
     if hit is not None:
         return hit
     why = _yaml11_difference(value) if value[0] in _YAML11_FIRST else None
-    for tag, regexp in _LOADER_CLASS.implicit.get(value[:1], ()):
-        if regexp.match(value):
-            name = str(tag)
-            if name not in _FAST_TAGS:
-                raise Bail
-            if _CONSTRUCTOR is None:
-                _CONSTRUCTOR = _new_loader("")
-            try:
-                node = ScalarNode(tag, value, start_mark=_NO_MARK, end_mark=_NO_MARK)
-                built = _CONSTRUCTOR.construct_object(node, deep=True)
-            except (YAMLError, ValueError, TypeError, OverflowError):
-                raise Bail from None
-            finally:
-                _CONSTRUCTOR.constructed_objects.clear()
-            hit = (name, built, why)
-            break
-    else:
-        hit = (_STR, value, why)
+    tag = scalars.resolve(value)
+    if tag not in _FAST_TAGS and tag != _STR:
+        raise Bail
+    try:
+        built = scalars.build(tag, value)
+    except scalars.NotHere:
+        built = _ruamel_scalar(tag, value)
+    hit = (tag, built, why)
     if len(_PLAINS) >= _PLAINS_MAX:
         _PLAINS.clear()
     _PLAINS[value] = hit
     return hit
 
 
+def _ruamel_scalar(tag: str, value: str) -> Any:
+    """A plain scalar built by ruamel's safe constructor (a timestamp, a hex int, ...)."""
+    global _CONSTRUCTOR  # noqa: PLW0603 - built once per process
+    from ruamel.yaml.error import StreamMark, YAMLError
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.tag import Tag
+
+    if _CONSTRUCTOR is None:
+        _CONSTRUCTOR = _new_loader("")
+    mark = StreamMark("", 0, 0, 0)  # a warning's text reads the node's mark
+    try:
+        node = ScalarNode(Tag(suffix=tag), value, start_mark=mark, end_mark=mark)
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+    except (YAMLError, ValueError, TypeError, OverflowError):
+        raise Bail from None
+    finally:
+        _CONSTRUCTOR.constructed_objects.clear()
+
+
 def _parse_guarded(text: str, path: Path, display: str,
                    bounds: tuple[int, int]) -> tuple[Document | None, list[Problem]]:
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     max_nodes, max_held = bounds
     too_deep = _too_deep(text)
     if too_deep is not None:
@@ -629,6 +644,7 @@ def _libyaml_only(exc: MarkedYAMLError, text: str) -> bool:
 def _pure_compose(text: str) -> Node | None:
     """The node graph from ruamel's pure-Python parser, or None if it refuses too."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
     try:
         node: Node | None = YAML(typ="safe", pure=True).compose(text)
@@ -693,6 +709,8 @@ def _too_many(text: str, limit: int) -> tuple[int, int] | None:
     it has separators, plus the root); only past it the C parser's events
     are counted, stopping at the limit, so the refusal costs no node graph.
     """
+    from ruamel.yaml.error import YAMLError
+
     if 2 * len(text) + 2 <= limit or 2 * sum(map(text.count, _NODE_STARTS)) + 2 <= limit:
         return None
     from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
@@ -717,6 +735,7 @@ def _too_many(text: str, limit: int) -> tuple[int, int] | None:
 
 def _exact_depth(text: str) -> tuple[int, int] | None:
     """Nesting counted from the C parser's events (iterative, unlike its composer)."""
+    from ruamel.yaml.error import YAMLError
     from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 
     parser = _new_loader(text)
@@ -761,6 +780,8 @@ def _walk_problems(root: Node, display: str, max_nodes: int) -> Iterator[Problem
     walked once however many times it is referenced. Each reuse of a node
     (an alias) adds its expanded size to `expansion`, which alone is bounded.
     """
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
     sizes: dict[int, int] = {}
     expansion = 0
     active: set[int] = set()
