@@ -94,6 +94,7 @@ CASES = [
     ("d: |\n  no newline at the end", True),
     ("u:\n  { chart: x, version: \"1.0\", repo: 'https://x/y' }\n", True),
     ("m: { a: { b: [1, 2, { c: d }] }, e: [] , f: {} }  # c\n", True),
+    ("m: {a: 1, a: {b: 1, b: 2}}\nn: {a: x, a: \"y\"}\n", True),  # the order of duplicates
     ("a: it's # comment\nb: a#b\nc: a,b\nd: x :y\n", True),
     ("# only a comment\n\n", True),
     ("", True),

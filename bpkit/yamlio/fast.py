@@ -24,12 +24,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from bpkit.yamlio.scalars import STR
+
 #: Texts above this size go to the full loader (its bounds then apply).
 FAST_MAX_CHARS = 64 * 1024
 #: Deeper nesting goes to the full loader (its depth bound is YAML_MAX_DEPTH).
 _MAX_DEPTH = 64
 
-STR = "tag:yaml.org,2002:str"
 
 
 class Bail(Exception):
@@ -191,11 +192,7 @@ class _Parser:
                 tag, key = STR, raw
             else:
                 tag, key = self.plain(raw, i, indent)
-            seen = first.get(raw)
-            if seen is None:
-                first[raw] = (i, tag)
-            elif seen[1] == tag:
-                self.dupes.append((raw, seen[0], i, indent))
+            self.note_key(first, raw, tag, i, indent)
             if value is None:
                 self.i = i + 1
                 value = self.nested(indent, True, depth)
@@ -221,14 +218,19 @@ class _Parser:
         else:
             raw = double if double is not None else single.replace("''", "'")
             tag, key = STR, raw
+        self.note_key(first, raw, tag, i, col)
+        value = self.value(line, i, match.end(), col, depth, indentless=True)
+        if key not in result:  # the first of duplicate keys, as the full loader keeps
+            result[key] = value
+
+    def note_key(self, first: dict[str, tuple[int, str]], raw: str, tag: str, i: int,
+                 col: int) -> None:
+        """Note a repeated key of one mapping (of the same tag: 1 and "1" differ)."""
         seen = first.get(raw)
         if seen is None:
             first[raw] = (i, tag)
         elif seen[1] == tag:
             self.dupes.append((raw, seen[0], i, col))
-        value = self.value(line, i, match.end(), col, depth, indentless=True)
-        if key not in result:  # the first of duplicate keys, as the full loader keeps
-            result[key] = value
 
     def sequence(self, indent: int, depth: int) -> list[Any]:
         result: list[Any] = []
@@ -407,12 +409,8 @@ class _Parser:
                     tag, key = self.plain(raw, i, col)
                 if not line.startswith(": ", pos):
                     raise Bail
+                self.note_key(first, raw, tag, i, col)  # before the value's own, as the full loader
                 value, pos = self.flow_value(line, i, _skip(line, pos + 2), depth)
-                seen = first.get(raw)
-                if seen is None:
-                    first[raw] = (i, tag)
-                elif seen[1] == tag:
-                    self.dupes.append((raw, seen[0], i, col))
                 if key not in result:
                     result[key] = value
             else:
@@ -445,11 +443,7 @@ class _Parser:
                 value = plain
             else:
                 value = self.plain(plain, i, pair.start(3))[1]
-            seen = first.get(raw)
-            if seen is None:
-                first[raw] = (i, tag)
-            elif seen[1] == tag:
-                self.dupes.append((raw, seen[0], i, col))
+            self.note_key(first, raw, tag, i, col)
             if key not in result:
                 result[key] = value
         return result

@@ -178,7 +178,7 @@ class LazyDocument(Document):
         return self._composed and self._root is not None
 
 
-_STR = "tag:yaml.org,2002:str"
+_STR = scalars.STR
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 

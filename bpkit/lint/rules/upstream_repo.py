@@ -30,6 +30,7 @@ from bpkit.source.model import Blueprint
 from bpkit.text import redact
 
 ID = "upstream-repo"
+LEVEL = Level.ERROR
 _SPACE = re.compile(r"\s")
 
 
@@ -41,7 +42,8 @@ class _Shown:
 
     def __repr__(self) -> str:
         return repr(redact(self.repo))
-LEVEL = Level.ERROR
+
+
 def repo_problem(repo: str) -> str | None:
     """Why `repo` is not acceptable, never echoing credentials; None when fine."""
     shown = _Shown(repo)
