@@ -72,6 +72,34 @@ def test_settings_relevel_problems(monorepo: Path) -> None:
     assert lint_paths([], load_settings(monorepo, KNOWN)).problems == []
 
 
+def test_a_rule_switched_off_everywhere_is_not_run(monorepo: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its problems would be dropped anyway; not running it spares their positions."""
+    from bpkit.lint import engine
+
+    chart = monorepo / "platform/flux/chart/Chart.yaml"
+    chart.write_text(chart.read_text().replace("type: application\n", ""))
+    called: list[str] = []
+
+    def spy(rule_id: str, bp: object, run: object) -> list[object]:
+        called.append(rule_id)
+        return real(rule_id, bp, run)  # type: ignore[arg-type]
+
+    real = engine._guarded
+    monkeypatch.setattr(engine, "_guarded", spy)
+    write(monorepo, "[tool.bpkit.rules]\nchart-type = 'off'\n")
+    settings = load_settings(monorepo, KNOWN)
+    assert engine.switched_off(settings) == {"chart-type"}
+    assert lint_paths([], settings).problems == []
+    assert "chart-type" not in called and "chart-name" in called
+    # Switched on again for one path: it runs, and finds what it finds there.
+    write(monorepo, "[tool.bpkit.rules]\nchart-type = 'off'\n"
+                    "[tool.bpkit.per-path.'platform/flux/**']\nchart-type = 'error'\n")
+    settings = load_settings(monorepo, KNOWN)
+    assert engine.switched_off(settings) == frozenset()
+    assert [p.rule for p in lint_paths([], settings).problems] == ["chart-type"]
+
+
 def test_upstream_mode_default_global_and_per_path(tmp_path: Path) -> None:
     assert load_settings(tmp_path, KNOWN).mode_for(tmp_path / "platform/flux") == "overlay"
     write(tmp_path, """

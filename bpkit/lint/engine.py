@@ -223,28 +223,46 @@ def load_checked(path: Path, settings: Settings | None = None) -> Loaded:
     """
     bp = load_blueprint(path)
     memo: dict[Any, Any] = {}  # facts of the blueprint's files (its lock), read once
-    found = local_problems(bp, memo)
+    off = switched_off(settings)
+    found = local_problems(bp, memo, off)
     inputs: frozenset[str] = frozenset()
     if settings is not None:
         alone = Context(linted=(), settings=settings, memo=memo)
         for rule_id, check in BLUEPRINT_CHECKS:
             if rule_id in UPSTREAM_RULES:
-                found[rule_id] = _guarded(rule_id, bp, lambda c=check: c(bp, alone))  # type: ignore[misc]
+                found[rule_id] = [] if rule_id in off else _guarded(
+                    rule_id, bp, lambda c=check: c(bp, alone))  # type: ignore[misc]
         inputs = frozenset(alone.inputs)
     release(bp)
     gc.collect(0)
     return Loaded(bp, found, inputs)
 
 
-def local_problems(bp: Blueprint,
-                   memo: dict[Any, Any] | None = None) -> dict[str, list[Problem]]:
+def local_problems(bp: Blueprint, memo: dict[Any, Any] | None = None,
+                   off: frozenset[str] = frozenset()) -> dict[str, list[Problem]]:
     """The problems of the LOCAL_RULES, by rule: they need nothing but the blueprint.
 
     `memo`: shared with the UPSTREAM_RULES' context, so the lock is read once.
+    `off`: rules not run (`switched_off`), as if they found nothing.
     """
     alone = Context(linted=(), memo=memo if memo is not None else {})
-    return {rule_id: _guarded(rule_id, bp, lambda c=check: c(bp, alone))  # type: ignore[misc]
+    return {rule_id: [] if rule_id in off else _guarded(
+                rule_id, bp, lambda c=check: c(bp, alone))  # type: ignore[misc]
             for rule_id, check in BLUEPRINT_CHECKS if rule_id in LOCAL_RULES}
+
+
+def switched_off(settings: Settings | None) -> frozenset[str]:
+    """Rules the settings turn off everywhere, which need not run at all.
+
+    All a rule gives is problems, and those of a rule set to "off" with no
+    per-path level are dropped by `apply_settings` anyway; not running it
+    also spares the positions of what it would have found (a parse each).
+    """
+    if settings is None or not settings.rule_levels:
+        return frozenset()
+    per_path = {rule for _, levels in settings.per_path for rule in levels}
+    return frozenset(rule for rule, level in settings.rule_levels.items()
+                     if level is Level.OFF and rule not in per_path)
 
 
 def _dependents(changed: Sequence[Blueprint], deleted: set[str],
@@ -342,20 +360,22 @@ def lint_blueprints(
                   version_gate=version_gate, settings=settings,
                   inputs=inputs if inputs is not None else set())
     raw: list[Problem] = []
+    off = switched_off(settings)
     for bp in blueprints:
         raw.extend(bp.problems)
         known = local.get(bp.path) if local else None
         for rule_id, check in BLUEPRINT_CHECKS:
             if known is not None and rule_id in known:
                 raw.extend(known[rule_id])
-            else:
+            elif rule_id not in off:
                 raw.extend(_guarded(rule_id, bp, lambda c=check, b=bp: c(b, ctx)))  # type: ignore[misc]
     for bp in dependents:
         for rule_id, check in BLUEPRINT_CHECKS:
-            if rule_id in DEPENDENT_RULES:
+            if rule_id in DEPENDENT_RULES and rule_id not in off:
                 raw.extend(_guarded(rule_id, bp, lambda c=check, b=bp: c(b, ctx)))  # type: ignore[misc]
     for rule_id, check_tree in TREE_CHECKS:
-        raw.extend(_guarded(rule_id, None, lambda c=check_tree: c(blueprints, ctx)))  # type: ignore[misc]
+        if rule_id not in off:
+            raw.extend(_guarded(rule_id, None, lambda c=check_tree: c(blueprints, ctx)))  # type: ignore[misc]
     return apply_settings(raw, settings)
 
 
