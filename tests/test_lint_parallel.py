@@ -111,3 +111,29 @@ def test_a_number_of_workers_gets_no_note(monorepo: Path) -> None:
     for value in ("1", "2", "0", ""):
         run = invoke("lint", "--no-cache", cwd=monorepo, env={"BPKIT_LINT_WORKERS": value})
         assert "BPKIT_LINT_WORKERS" not in run.err
+
+
+def test_forked_loaders_fill_the_lint_cache(big: Path, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    """Results loaded in forked processes go into the lint cache, and serve the next run."""
+    from bpkit.lint import stamps
+    from bpkit.lint.cache import LintCache
+
+    monkeypatch.setattr(stamps, "RACY_NS", -(10**18))  # trust stat data at once
+    one = run(big, monkeypatch, "1")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("PIDS", str(pids))
+    monkeypatch.setattr(engine, "load_checked", noting_load)
+    monkeypatch.setenv("BPKIT_LINT_WORKERS", "2")
+    settings = load_settings(big)
+    counts = []
+    for _ in range(2):
+        cache = LintCache(tmp_path / "lint-cache", settings)
+        assert list(engine.lint_paths([], settings, cache=cache).problems) == one
+        cache.save()
+        counts.append((cache.hits, len(cache.inputs.folders)))
+    total = engine.PARALLEL_MIN
+    assert counts[0] == (0, total)  # every folder noted for the run record
+    assert counts[1][0] == total  # every entry serves
+    assert len({int(p.name) for p in pids.iterdir()}) == 2
