@@ -172,11 +172,6 @@ class LazyDocument(Document):
     def root(self, value: Node | None) -> None:
         self._root, self._composed = value, True
 
-    @property
-    def composed(self) -> bool:
-        """Whether the node graph was built (so dropping it saves memory)."""
-        return self._composed and self._root is not None
-
 
 _STR = scalars.STR
 _MAP = "tag:yaml.org,2002:map"
