@@ -2,53 +2,67 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import time
 
 import pytest
 
-from bpkit.lint.forked import WorkerFailed, forked_map, shares
-
-
-def test_shares_cover_every_item_once_and_give_the_caller_less() -> None:
-    for count in (0, 1, 7, 150, 1000):
-        for workers in (2, 3, 4):
-            bounds = shares(count, workers, 0.8)
-            assert bounds[0][0] == 0 and bounds[-1][1] == count
-            assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
-    own, child = shares(1000, 2, 0.8)
-    assert own == (0, 444) and child == (444, 1000)
+from bpkit.lint import forked
+from bpkit.lint.forked import WorkerFailed, forked_map
 
 
 def square_and_pid(item: int) -> tuple[int, int]:
+    time.sleep(0.001)  # long enough for every process to take some
     return item * item, os.getpid()
 
 
 def test_results_come_in_order_from_this_process_and_the_children() -> None:
     results = list(forked_map(square_and_pid, list(range(300)), 3))
     assert [value for value, _ in results] == [i * i for i in range(300)]
-    pids = [pid for _, pid in results]
-    assert pids[0] == os.getpid()
-    assert len(set(pids)) == 3
+    pids = {pid for _, pid in results}
+    assert os.getpid() in pids and len(pids) == 3
+
+
+def square(item: int) -> int:
+    return item * item
+
+
+def test_more_items_than_tokens_share_them() -> None:
+    count = forked._MAX_TOKENS * 3 + 7
+    assert list(forked_map(square, list(range(count)), 2)) == [i * i for i in range(count)]
+
+
+def slow_in_child_only(item: int) -> int:
+    time.sleep(0.02 if os.getpid() != int(os.environ["PARENT"]) else 0.001)
+    return os.getpid()
+
+
+def test_work_goes_to_whoever_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slower child takes fewer items: they are handed out as they are done."""
+    monkeypatch.setenv("PARENT", str(os.getpid()))
+    pids = list(forked_map(slow_in_child_only, list(range(200)), 2))
+    mine = pids.count(os.getpid())
+    assert 0 < len(pids) - mine < mine  # fixed halves would give the child 100
 
 
 def fail_in_child(item: int) -> int:
-    if item == 99 and os.getpid() != int(os.environ["PARENT"]):
-        raise ValueError("no 99 here")
+    if os.getpid() != int(os.environ["PARENT"]):
+        raise ValueError(f"no {item} here")
+    time.sleep(0.002)  # the child surely takes an item meanwhile
     return item
 
 
 def test_a_child_that_fails_is_reported_with_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARENT", str(os.getpid()))
-    with pytest.raises(WorkerFailed, match=r"ValueError: no 99 here"):
+    with pytest.raises(WorkerFailed, match=r"ValueError: no [0-9]+ here"):
         list(forked_map(fail_in_child, list(range(100)), 2))
 
 
 def die_in_child(item: int) -> int:
-    if item == 99 and os.getpid() != int(os.environ["PARENT"]):
+    if os.getpid() != int(os.environ["PARENT"]):
         os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.002)
     return item
 
 
@@ -58,9 +72,12 @@ def test_a_child_killed_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPat
         list(forked_map(die_in_child, list(range(100)), 2))
 
 
-def slow_in_child(item: int) -> int:
+def slow_in_child_failing_here(item: int) -> int:
     if os.getpid() != int(os.environ["PARENT"]):
         time.sleep(30)
+    elif item >= 2:
+        time.sleep(0.2)  # the children have started
+        raise ValueError("stop")
     return item
 
 
@@ -68,14 +85,19 @@ def test_stopping_early_ends_the_children(monkeypatch: pytest.MonkeyPatch) -> No
     """An error in this process's share (or Ctrl-C) must not leave children behind."""
     monkeypatch.setenv("PARENT", str(os.getpid()))
     started = time.monotonic()
-    results = forked_map(slow_in_child, list(range(100)), 2)
-    assert next(results) == 0
-    children = [int(p) for p in os.listdir("/proc") if p.isdigit()
-                and _parent_of(int(p)) == os.getpid()]
-    assert children
-    results.close()  # what an exception in the consumer does to the generator
+    seen: list[int] = []
+
+    def watch(item: int) -> int:
+        if not seen:
+            seen.extend(int(p) for p in os.listdir("/proc")
+                        if p.isdigit() and _parent_of(int(p)) == os.getpid())
+        return slow_in_child_failing_here(item)
+
+    with pytest.raises(ValueError, match="stop"):
+        list(forked_map(watch, list(range(100)), 2))
     assert time.monotonic() - started < 10
-    for pid in children:
+    assert seen  # a child was running
+    for pid in seen:
         assert not os.path.exists(f"/proc/{pid}") or _state(pid) == "gone"
 
 

@@ -140,9 +140,9 @@ def load_many(paths: Sequence[Path], settings: Settings | None = None) -> Iterat
     """`load_checked` for each path, in order; in forked processes too when there are many.
 
     YAML reading is pure Python object building, so threads would not
-    help: this process and forked ones (Linux) each load a share
-    (bpkit.lint.forked), and what the others send back is plain data
-    (documents without node graphs, problems).
+    help: this process and forked ones (Linux) each take the next blueprint
+    when free (bpkit.lint.forked), and what the others send back is plain
+    data (documents without node graphs, problems).
     """
     workers = _workers(len(paths))
     if workers <= 1:

@@ -4,9 +4,16 @@
 threads would not help. A process pool (concurrent.futures) left the
 calling process idle but for unpickling, sent results back one chunk at a
 time through a management thread, and cost its import and start-up: on two
-cores it gave 1.3-1.5x. Here the calling process takes the first share
-itself, each forked child one of the others, and a child sends its whole
-share back at the end, pickled once, through a pipe of its own.
+cores it gave 1.3-1.5x. Here the calling process works too, beside each
+forked child, and a child sends all it did back at the end, pickled once,
+through a pipe of its own.
+
+Work is handed out as it is done, not in fixed shares: the item numbers
+wait in a pipe written before the fork, and each process reads the next
+one when it is free (a read from a pipe takes whole 4-byte numbers, so no
+item is taken twice). A child is slower per item than the caller (its
+first writes copy pages, and it pickles its answer), so fixed equal shares
+left the caller waiting for it.
 
 Children ignore Ctrl-C (the caller handles it, and kills them); a child
 that dies, or whose answer is cut short, is an error naming the remedy,
@@ -19,12 +26,19 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_TOKEN = struct.Struct("=I")
+#: At most this many tokens: 4 KiB, which any Linux pipe holds without blocking
+#: its writer (one page, even for a user over pipe-user-pages-soft); more
+#: items share a token.
+_MAX_TOKENS = 1024
 
 
 class WorkerFailed(Exception):
@@ -35,51 +49,42 @@ class WorkerFailed(Exception):
         self.why = why
 
 
-def shares(count: int, workers: int, own: float) -> list[tuple[int, int]]:
-    """[start, end) of each process's share; the first, the caller's, is `own` of an equal one.
-
-    Equal by default: the caller unpickles the children's answers while a
-    child pickles its own, and measured on two cores (1,000 blueprints, own
-    0.8 to 1.1) nothing else told the shares apart beyond the noise.
-    """
-    weights = [own] + [1.0] * (workers - 1)
-    total = sum(weights)
-    bounds, start, acc = [], 0, 0.0
-    for weight in weights:
-        acc += weight
-        end = round(count * acc / total)
-        bounds.append((start, end))
-        start = end
-    return bounds
-
-
-def forked_map(func: Callable[[T], R], items: Sequence[T], workers: int, *,
-               own: float = 1.0) -> Iterator[R]:
+def forked_map(func: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
     """func(item) for each item, in order; computed by `workers` processes."""
-    bounds = shares(len(items), workers, own)
+    per_token = max(1, -(-len(items) // _MAX_TOKENS))
+    tokens = -(-len(items) // per_token)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # else a child's exit could write the caller's buffered output twice
-    pending: dict[int, tuple[int, int]] = {}  # pid: (read end, items), not yet collected
+    take, give = os.pipe()
+    os.write(give, b"".join(_TOKEN.pack(t) for t in range(tokens)))
+    os.close(give)
+    os.set_blocking(take, False)
+    pending: dict[int, int] = {}  # pid: read end of its answer, not yet collected
+    done: dict[int, R] = {}
     try:
-        for start, end in bounds[1:]:
+        for _ in range(workers - 1):
             read_end, write_end = os.pipe()
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
                 os.close(read_end)
-                _child(func, items[start:end], write_end)
+                _child(func, items, per_token, take, write_end)
             os.close(write_end)
-            pending[pid] = (read_end, end - start)
-        start, end = bounds[0]
-        for item in items[start:end]:
-            yield func(item)
-        for pid, (read_end, count) in list(pending.items()):
+            pending[pid] = read_end
+        for index in _taken(take, per_token, len(items)):
+            done[index] = func(items[index])
+        for pid, read_end in list(pending.items()):
             data = _read_all(read_end)
             del pending[pid]
             os.close(read_end)
             _, status = os.waitpid(pid, 0)
-            yield from _answer(data, status, count)
+            done.update(_answer(data, status))
+        if len(done) != len(items):
+            raise WorkerFailed(f"answers for {len(done)} of {len(items)} items")
+        for index in range(len(items)):
+            yield done.pop(index)
     finally:
-        for pid, (read_end, _count) in pending.items():  # stopped early: end the rest
+        os.close(take)
+        for pid, read_end in pending.items():  # stopped early: end the rest
             os.close(read_end)
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -88,13 +93,26 @@ def forked_map(func: Callable[[T], R], items: Sequence[T], workers: int, *,
                 pass
 
 
-def _child(func: Callable[[T], R], items: Sequence[T],
+def _taken(take: int, per_token: int, count: int) -> Iterator[int]:
+    """The item numbers this process takes, one token at a time, until none is left."""
+    while True:
+        try:
+            token = os.read(take, _TOKEN.size)
+        except BlockingIOError:
+            return
+        if len(token) != _TOKEN.size:
+            return  # cannot happen with whole tokens: taken as the end
+        first = _TOKEN.unpack(token)[0] * per_token
+        yield from range(first, min(first + per_token, count))
+
+
+def _child(func: Callable[[T], R], items: Sequence[T], per_token: int, take: int,
            write_end: int) -> None:  # pragma: no cover - runs in the child
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        payload = pickle.dumps(("ok", [func(item) for item in items]),
-                               protocol=pickle.HIGHEST_PROTOCOL)
+        answer = [(index, func(items[index])) for index in _taken(take, per_token, len(items))]
+        payload = pickle.dumps(("ok", answer), protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:
         payload = pickle.dumps(("failed", f"{type(exc).__name__}: {exc}"))
     try:
@@ -114,7 +132,7 @@ def _read_all(fd: int) -> bytes:
         parts.append(part)
 
 
-def _answer(data: bytes, status: int, count: int) -> list[R]:
+def _answer(data: bytes, status: int) -> list[tuple[int, R]]:
     if os.WIFSIGNALED(status):
         raise WorkerFailed(f"killed by signal {os.WTERMSIG(status)}")
     try:
@@ -124,6 +142,4 @@ def _answer(data: bytes, status: int, count: int) -> list[R]:
                            f"{os.waitstatus_to_exitcode(status)})") from None
     if kind != "ok":
         raise WorkerFailed(str(value))
-    if len(value) != count:
-        raise WorkerFailed(f"it answered {len(value)} of {count}")
     return list(value)
