@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -53,12 +54,6 @@ def fail_in_child(item: int) -> int:
     return item
 
 
-def test_a_child_that_fails_is_reported_with_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PARENT", str(os.getpid()))
-    with pytest.raises(WorkerFailed, match=r"ValueError: no [0-9]+ here"):
-        list(forked_map(fail_in_child, list(range(100)), 2))
-
-
 def die_in_child(item: int) -> int:
     if os.getpid() != int(os.environ["PARENT"]):
         os.kill(os.getpid(), signal.SIGKILL)
@@ -66,10 +61,15 @@ def die_in_child(item: int) -> int:
     return item
 
 
-def test_a_child_killed_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("func", "why"), [
+    (fail_in_child, r"ValueError: no [0-9]+ here"),  # reported with its error
+    (die_in_child, r"killed by signal 9"),  # reported, not waited for
+])
+def test_a_child_that_fails_or_dies_is_reported(monkeypatch: pytest.MonkeyPatch,
+                                                func: Callable[[int], int], why: str) -> None:
     monkeypatch.setenv("PARENT", str(os.getpid()))
-    with pytest.raises(WorkerFailed, match=r"killed by signal 9"):
-        list(forked_map(die_in_child, list(range(100)), 2))
+    with pytest.raises(WorkerFailed, match=why):
+        list(forked_map(func, list(range(100)), 2))
 
 
 def slow_in_child_failing_here(item: int) -> int:
