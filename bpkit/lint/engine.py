@@ -149,12 +149,13 @@ def load_many(paths: Sequence[Path], settings: Settings | None = None) -> Iterat
         return (load_checked(path, settings) for path in paths)
     import functools
 
+    from bpkit.lint import wire
     from bpkit.lint.forked import WorkerFailed, forked_map
 
     def results() -> Iterator[Loaded]:
         try:
             yield from forked_map(functools.partial(load_checked, settings=settings), paths,
-                                  workers)
+                                  workers, encode=wire.encode, decode=wire.decode)
         except WorkerFailed as exc:
             # A worker killed (out of memory, a signal) or failing: never wait for it.
             raise UsageError(f"a lint worker process died while loading {len(paths)} "
