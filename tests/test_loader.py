@@ -173,6 +173,44 @@ def test_bytes_that_are_not_utf8_name_file_and_line(tmp_path: Path) -> None:
     assert "0xe9" in problems[0].message
 
 
+@pytest.mark.parametrize(("text", "line", "col"), [
+    ("a: 1\nb: x\x1by\n", 2, 5),
+    ('a: "\u00e9\u00e9\u00e9"\nb: x\u00e9\x1by\n', 2, 6),  # two bytes each before it
+    ('a: "\U0001f600"\nb: x\x1by\n', 2, 5),  # four bytes
+    ("a: 1\r\nb: x\x1by\n", 2, 5),
+    ("a: 1\nb: |\n  x\x07y\n", 3, 4),
+    ("\x07", 1, 1),
+    ("a: 1\n---\nb: \x1b\n", 3, 4),  # a later document of values.yaml
+])
+def test_a_control_character_is_named_at_its_line_and_column(text: str, line: int,
+                                                             col: int) -> None:
+    # The C parser's ReaderError gives a byte offset in "<unicode string>".
+    doc, problems = parse(text, Path("values.yaml"), "values.yaml")
+    assert doc is None
+    assert [(x.path, x.rule, x.line, x.col) for x in problems] == [
+        ("values.yaml", "yaml-syntax", line, col)]
+    code = ord(next(c for c in text if c in "\x07\x1b"))
+    assert problems[0].message.startswith(f"character U+{code:04X} is not allowed in YAML")
+    assert "position" not in problems[0].message and "unicode string" not in problems[0].message
+
+
+@pytest.mark.helm
+def test_helm_refuses_the_control_character_too(tmp_path: Path) -> None:
+    try:
+        from tests.integration import helmcheck
+    except ImportError:  # pragma: no cover
+        import helmcheck  # type: ignore[import-not-found,no-redef]
+    helmcheck.require_helm()
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
+    for text, refused in (("a: 1\nb: xy\n", False), ("a: 1\nb: x\x1by\n", True)):
+        (chart / "values.yaml").write_text(text)
+        result = helmcheck.lint(chart)
+        assert bool(result["Errors"]) is refused, result
+        assert bool(p(text)[1]) is refused
+
+
 def test_empty_file_is_a_document_without_data() -> None:
     doc, problems = p("# only a comment\n")
     assert problems == [] and doc is not None and doc.data is None

@@ -299,6 +299,6 @@ def test_an_invalid_upstream_block_is_refused_before_any_request(tmp_path: Path)
     errors = [line for line in run.err.splitlines() if line.startswith("bpkit: error:")]
     assert len(errors) == 2, run.err
     assert "plain/chart/values.yaml: catalystBlueprint.upstream: repo:" in errors[1]
-    assert "evil/chart/values.yaml:1: unacceptable character" in errors[0]  # not YAML
+    assert "evil/chart/values.yaml:2: character U+001B is not allowed in YAML" in errors[0]
     assert "\x1b" not in run.err + run.out
     assert not (tmp_path / "c").exists()  # nothing was fetched

@@ -48,7 +48,7 @@ from bpkit.yamlio import scalars
 from bpkit.yamlio.fast import Bail, fast_parse
 
 if TYPE_CHECKING:  # ruamel.yaml is imported only when a file needs the full loader
-    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 # The bounds (and where each number comes from) live in bpkit.limits.
@@ -604,7 +604,7 @@ def _parse_guarded(text: str, path: Path, display: str,
                 return None, [_syntax_problem(display, exc)]
             root = pure
         except YAMLError as exc:
-            return None, [_file_problem(display, RULE_SYNTAX, _one_line(str(exc)), 1, 1)]
+            return None, [_reader_problem(display, exc, text)]
         if root is None:
             return Document(path, display, None, None, text), []
         problems = list(_walk_problems(root, display, max_nodes))
@@ -757,6 +757,27 @@ def _exact_depth(text: str) -> tuple[int, int] | None:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _reader_problem(display: str, exc: YAMLError, text: str) -> Problem:
+    """A character YAML does not allow, at its line and column.
+
+    ruamel's ReaderError says `in "<unicode string>", position N`, N a byte
+    offset into the UTF-8 text (the C parser's): no help to find it.
+    """
+    from ruamel.yaml.reader import ReaderError
+
+    if (isinstance(exc, ReaderError) and type(exc.character) is int
+            and type(exc.position) is int):
+        raw = text.encode("utf-8", "surrogatepass")
+        if 0 <= exc.position < len(raw):
+            line, col = _byte_position(raw, exc.position)
+            code = exc.character
+            return _file_problem(
+                display, RULE_SYNTAX,
+                f"character U+{code:04X} is not allowed in YAML (nor by Helm): write it as "
+                f"\\u{code:04x} inside a double-quoted string, or remove it", line, col)
+    return _file_problem(display, RULE_SYNTAX, _one_line(str(exc)), 1, 1)
 
 
 def _syntax_problem(display: str, exc: MarkedYAMLError) -> Problem:
